@@ -1,0 +1,1 @@
+"""ecommerce-payment: an async shop API."""

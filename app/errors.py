@@ -1,0 +1,174 @@
+"""Domain errors and the one place that renders every error body.
+
+    DomainError                 carries a stable `code`, an HTTP status, a message
+     ├── NotFound               404 not_found
+     ├── Forbidden              403 forbidden
+     ├── NotAuthenticated       401 not_authenticated
+     └── ...                    each area defines its own next to its service
+
+Every error body is `{"detail": str, "code": str}`; a 422 adds
+`"errors": [{"field": str, "message": str}]`.
+"""
+
+import logging
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("app.errors")
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "validation_error"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    FORBIDDEN = "forbidden"
+    NOT_AUTHENTICATED = "not_authenticated"
+    INTERNAL_ERROR = "internal_error"
+    EMAIL_TAKEN = "email_taken"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    INVALID_TOKEN = "invalid_token"
+    EMAIL_NOT_FOUND = "email_not_found"
+    TOKEN_INVALID = "token_invalid"
+    TOKEN_EXPIRED = "token_expired"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    CART_EMPTY = "cart_empty"
+    ORDER_ALREADY_PAID = "order_already_paid"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    PAYMENT_IN_PROGRESS = "payment_in_progress"
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(ErrorBody):
+    errors: list[FieldError]
+
+
+class DomainError(Exception):
+    """A rule of the shop was broken; the message is safe to show the client."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[ErrorCode]
+    message: ClassVar[str]
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.message
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = ErrorCode.NOT_FOUND
+    message = "Not found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = ErrorCode.FORBIDDEN
+    message = "You are not allowed to do this"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = ErrorCode.NOT_AUTHENTICATED
+    message = "Not authenticated"
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for an endpoint, with one example per error code."""
+    by_status: dict[int, list[type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status_code, []).append(error)
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": ", ".join(e.code.value for e in group),
+            "content": {
+                "application/json": {
+                    "examples": {
+                        e.code.value: {"value": {"detail": e.message, "code": e.code}}
+                        for e in group
+                    }
+                }
+            },
+        }
+        for status, group in by_status.items()
+    }
+
+
+def _json_error(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"detail": detail, "code": code, **extra}, status_code=status, headers=headers
+    )
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return _json_error(exc.status_code, exc.detail, exc.code, **exc.extra)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    # ("body", "email") -> "email"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in location]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+    return _json_error(
+        422, detail or "Invalid request", ErrorCode.VALIDATION_ERROR, errors=errors
+    )
+
+
+_HTTP_CODES = {
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    response = _json_error(exc.status_code, str(exc.detail), code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception(
+        "request.failed method=%s path=%s", request.method, request.url.path
+    )
+    return _json_error(500, "Internal server error", ErrorCode.INTERNAL_ERROR)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

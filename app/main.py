@@ -1,0 +1,68 @@
+"""The FastAPI application: `uvicorn app.main:app`."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import health
+from app.auth.router import router as auth_router
+from app.cart.router import router as cart_router
+from app.catalog.router import router as catalog_router
+from app.checkout.router import router as checkout_router
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.jobs import Worker
+from app.observability import RequestIdMiddleware, configure_logging
+from app.password_reset.router import router as password_reset_router
+from app.payments.router import router as payments_router
+from app.resources import Resources
+from app.worker import build_worker
+
+logger = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = Resources.open(settings)
+        worker: Worker | None = build_worker(resources) if settings.run_worker else None
+        app.state.resources = resources
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
+        logger.info("app.started environment=%s", settings.environment)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await resources.close()
+
+    app = FastAPI(
+        title="ecommerce-payment",
+        version="0.1.0",
+        summary="Accounts, catalog, cart, checkout and payments for a mobile shop.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        auth_router,
+        password_reset_router,
+        catalog_router,
+        cart_router,
+        checkout_router,
+        payments_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

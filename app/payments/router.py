@@ -1,0 +1,5 @@
+"""Endpoints of this area."""
+
+from app.routing import ShopRouter
+
+router = ShopRouter()

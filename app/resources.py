@@ -1,0 +1,41 @@
+"""The long-lived objects a process shares: engine, hashers, mailer, gateway."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.db import SessionFactory, create_engine, create_session_factory
+from app.mail import Mailer
+from app.payments.gateway import PaymentGateway, create_gateway
+from app.security import AccessTokens, PasswordHasher, Sealer
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    hasher: PasswordHasher
+    access_tokens: AccessTokens
+    sealer: Sealer
+    mailer: Mailer
+    gateway: PaymentGateway
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Resources":
+        engine = create_engine(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            hasher=PasswordHasher(settings),
+            access_tokens=AccessTokens(settings),
+            sealer=Sealer(settings),
+            mailer=Mailer(settings),
+            gateway=create_gateway(settings),
+        )
+
+    async def close(self) -> None:
+        await self.gateway.aclose()
+        await self.engine.dispose()

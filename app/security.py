@@ -1,0 +1,110 @@
+"""Password hashing, access tokens and opaque secrets.
+
+Hashing runs in a worker thread: argon2 is deliberately slow and must never
+block the event loop that serves everyone else.
+"""
+
+import base64
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from anyio import to_thread
+from cryptography.fernet import Fernet, InvalidToken
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+from app.config import Settings
+from app.models import utcnow
+
+_JWT_ALGORITHM = "HS256"
+_ACCESS_AUDIENCE = "shop:access"
+
+
+class PasswordHasher:
+    def __init__(self, settings: Settings) -> None:
+        self._context = CryptContext(
+            schemes=["argon2"],
+            argon2__type="ID",
+            argon2__memory_cost=settings.argon2_memory_kib,
+            argon2__time_cost=settings.argon2_time_cost,
+            argon2__parallelism=settings.argon2_parallelism,
+        )
+        # Verified against when the account does not exist, so that an unknown
+        # email costs as long as a wrong password.
+        self._dummy_hash = self._context.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await to_thread.run_sync(self._context.hash, password)
+
+    async def verify(self, password: str, stored_hash: str | None) -> tuple[bool, str | None]:
+        """Check a password; also return a new hash when the parameters changed."""
+        if stored_hash is None:
+            await to_thread.run_sync(self._context.verify, password, self._dummy_hash)
+            return False, None
+        return await to_thread.run_sync(
+            self._context.verify_and_update, password, stored_hash
+        )
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    token_version: int
+
+
+class AccessTokens:
+    def __init__(self, settings: Settings) -> None:
+        self._key = settings.secret_key.get_secret_value()
+        self.ttl_seconds = settings.access_token_ttl_seconds
+
+    def issue(self, user_id: int, token_version: int) -> str:
+        now = utcnow()
+        claims = {
+            "sub": str(user_id),
+            "ver": token_version,
+            "aud": _ACCESS_AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._key, algorithm=_JWT_ALGORITHM)
+
+    def read(self, token: str) -> AccessClaims | None:
+        """The claims of a valid, unexpired access token, else None."""
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[_JWT_ALGORITHM], audience=_ACCESS_AUDIENCE
+            )
+            return AccessClaims(user_id=int(claims["sub"]), token_version=int(claims["ver"]))
+        except (JWTError, KeyError, TypeError, ValueError):
+            return None
+
+
+def new_opaque_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def fingerprint(token: str) -> str:
+    """What the database keeps of a bearer secret: its SHA-256, never the secret."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sealer:
+    """Encrypts a secret a job must carry (a reset token on its way to the mailer)."""
+
+    def __init__(self, settings: Settings) -> None:
+        digest = hashlib.sha256(b"sealer:" + settings.secret_key.get_secret_value().encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest.digest()))
+
+    def seal(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def unseal(self, sealed: str) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            return None
