@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate seed worker clean
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+migrate: install
+	$(BIN)/alembic upgrade head
+
+seed: migrate
+	$(BIN)/python -m app seed-demo
+
+run: seed
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+worker: migrate
+	$(BIN)/python -m app worker
+
+test: install
+	$(BIN)/pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		echo "== the same suite on PostgreSQL =="; \
+		TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest; \
+	else \
+		echo "PostgreSQL run skipped: set TEST_POSTGRES_URL=postgresql+asyncpg://user@host:5432/db to run it too"; \
+	fi
+
+clean:
+	rm -rf $(VENV) shop.db shop.db-shm shop.db-wal .pytest_cache
