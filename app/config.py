@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./shop.db"
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     db_statement_timeout_ms: Annotated[int, Field(ge=0)] = 15_000
+    db_isolation_level: Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] = (
+        "READ COMMITTED"
+    )
 
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     access_token_ttl_seconds: Annotated[int, Field(ge=30)] = 900
@@ -57,6 +60,10 @@ class Settings(BaseSettings):
     job_lease_seconds: Annotated[int, Field(ge=5)] = 60
     job_max_attempts: Annotated[int, Field(ge=1)] = 8
     job_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+
+    order_payment_timeout_seconds: Annotated[int, Field(ge=60)] = 1800
+    order_sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 24 * 3600
 
     log_level: str = "INFO"
 

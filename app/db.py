@@ -25,6 +25,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        isolation_level=settings.db_isolation_level,
         connect_args=_postgres_connect_args(settings),
     )
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("app.errors")
@@ -42,6 +43,13 @@ class ErrorCode(StrEnum):
     ORDER_ALREADY_PAID = "order_already_paid"
     ORDER_NOT_PAYABLE = "order_not_payable"
     PAYMENT_IN_PROGRESS = "payment_in_progress"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    REQUEST_IN_PROGRESS = "request_in_progress"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    CART_CHANGED = "cart_changed"
+    CONCURRENT_UPDATE = "concurrent_update"
+    JOB_NOT_DEAD = "job_not_dead"
 
 
 class ErrorBody(BaseModel):
@@ -160,6 +168,21 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+# SQLSTATEs of a transaction that lost a race and may simply be retried.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        logger.warning("request.conflict sqlstate=%s path=%s", sqlstate, request.url.path)
+        return _json_error(
+            409, "The data changed while the request ran; retry", ErrorCode.CONCURRENT_UPDATE
+        )
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception(
         "request.failed method=%s path=%s", request.method, request.url.path
@@ -171,4 +194,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +46,15 @@ class ClaimedJob:
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Work every worker repeats on a timer; it must be safe to run concurrently."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], Awaitable[object]]
+
+
 def enqueue(
     session: AsyncSession,
     name: str,
@@ -65,8 +74,13 @@ def enqueue(
         request_id=request_id_var.get(),
     )
     session.add(job)
-    session.info[_ENQUEUED_FLAG] = True
+    wake_after_commit(session)
     return job
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Have the in-process worker look for jobs as soon as this session commits."""
+    session.info[_ENQUEUED_FLAG] = True
 
 
 def retry_delay(attempts: int) -> float:
@@ -87,6 +101,7 @@ class Worker:
         poll_seconds: float = 1.0,
         concurrency: int = 4,
         use_skip_locked: bool = False,
+        periodic: Sequence[PeriodicTask] = (),
     ) -> None:
         self._sessions = session_factory
         self._handlers = dict(handlers)
@@ -94,6 +109,7 @@ class Worker:
         self._poll_seconds = poll_seconds
         self._concurrency = concurrency
         self._skip_locked = use_skip_locked
+        self._periodic = tuple(periodic)
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -107,6 +123,10 @@ class Worker:
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"job-worker-{n}")
             for n in range(self._concurrency)
+        ]
+        self._tasks += [
+            asyncio.create_task(self._repeat(task), name=f"periodic-{task.name}")
+            for task in self._periodic
         ]
         logger.info("worker.started worker=%s", self.worker_id)
 
@@ -143,6 +163,15 @@ class Worker:
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)
             except TimeoutError:
                 pass
+
+    async def _repeat(self, task: PeriodicTask) -> None:
+        while True:
+            # Jitter keeps several workers from sweeping in lockstep.
+            await asyncio.sleep(task.interval_seconds * random.uniform(0.5, 1.0))
+            try:
+                await task.run()
+            except Exception:
+                logger.exception("periodic.failed task=%s", task.name)
 
     async def _claim(self) -> ClaimedJob | None:
         now = utcnow()

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import health
+from app.admin.router import router as admin_router
 from app.auth.router import router as auth_router
 from app.cart.router import router as cart_router
 from app.catalog.router import router as catalog_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cart_router,
         checkout_router,
         payments_router,
+        admin_router,
     ):
         app.include_router(router)
     return app

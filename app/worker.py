@@ -1,9 +1,12 @@
 """Wiring of job names to their handlers, and `python -m app worker`."""
 
+from datetime import timedelta
 from functools import partial
 
 from app.db import SessionFactory
-from app.jobs import Handler, Worker
+from app.checkout.abandoned import cancel_abandoned_orders
+from app.idempotency import purge_expired
+from app.jobs import Handler, PeriodicTask, Worker
 from app.password_reset import jobs as password_reset_jobs
 from app.payments import jobs as payment_jobs
 from app.resources import Resources
@@ -18,6 +21,20 @@ def job_handlers(resources: Resources) -> dict[str, Handler]:
     }
 
 
+def periodic_tasks(resources: Resources) -> list[PeriodicTask]:
+    settings = resources.settings
+    sessions = resources.session_factory
+    unpaid_for = timedelta(seconds=settings.order_payment_timeout_seconds)
+    return [
+        PeriodicTask(
+            "cancel_abandoned_orders",
+            settings.order_sweep_interval_seconds,
+            partial(cancel_abandoned_orders, sessions, unpaid_for=unpaid_for),
+        ),
+        PeriodicTask("purge_idempotency_records", 3600.0, partial(purge_expired, sessions)),
+    ]
+
+
 def build_worker(resources: Resources) -> Worker:
     settings = resources.settings
     session_factory: SessionFactory = resources.session_factory
@@ -27,4 +44,5 @@ def build_worker(resources: Resources) -> Worker:
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=settings.job_poll_seconds,
         use_skip_locked=not settings.is_sqlite,
+        periodic=periodic_tasks(resources),
     )

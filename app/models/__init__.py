@@ -3,6 +3,7 @@
 from app.models.base import Base, utcnow
 from app.models.cart import CartItem
 from app.models.catalog import Product
+from app.models.idempotency import IdempotencyRecord
 from app.models.job import Job, JobStatus
 from app.models.order import Order, OrderItem, OrderStatus
 from app.models.payment import Payment, PaymentStatus
@@ -11,6 +12,7 @@ from app.models.user import PasswordResetToken, RefreshToken, User
 __all__ = [
     "Base",
     "CartItem",
+    "IdempotencyRecord",
     "Job",
     "JobStatus",
     "Order",

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
@@ -14,6 +14,16 @@ class PaymentStatus(StrEnum):
 
 class Payment(TimestampMixin, Base):
     __tablename__ = "payments"
+    __table_args__ = (
+        # At most one payment in flight per order, even when two requests race.
+        Index(
+            "uq_payments_order_id_processing",
+            "order_id",
+            unique=True,
+            sqlite_where=text("status = 'processing'"),
+            postgresql_where=text("status = 'processing'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
