@@ -12,8 +12,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -80,10 +80,10 @@ class _Inbox:
     """Collects what the SMTP server receives."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
-        self.messages.append(message_from_bytes(envelope.content))
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
 
@@ -98,7 +98,7 @@ def smtp_server() -> Iterator[tuple[int, _Inbox]]:
 
 
 @pytest.fixture
-def mailbox(smtp_server: tuple[int, _Inbox]) -> list[Message]:
+def mailbox(smtp_server: tuple[int, _Inbox]) -> list[EmailMessage]:
     _port, inbox = smtp_server
     inbox.messages.clear()
     return inbox.messages

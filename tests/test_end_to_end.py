@@ -1,7 +1,7 @@
 """A shopper's whole day, through the HTTP API, with real SMTP and the gateway."""
 
 import re
-from email.message import Message
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ from tests.helpers import bearer, create_product, eventually, staff, unique_emai
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def _reset_token(message: Message) -> str:
+def _reset_token(message: EmailMessage) -> str:
     text = next(
         part.get_content() for part in message.walk() if part.get_content_type() == "text/plain"
     )
@@ -30,7 +30,7 @@ async def _payment_settled(client: httpx.AsyncClient, payment_id: int, headers: 
 
 
 async def test_register_shop_pay_forget_reset_and_log_in_again(
-    app: FastAPI, client: httpx.AsyncClient, mailbox: list[Message]
+    app: FastAPI, client: httpx.AsyncClient, mailbox: list[EmailMessage]
 ) -> None:
     staff_headers = await staff(app, client)
     mug = await create_product(client, staff_headers, name="Travel Mug", price=2799, stock=5)
@@ -107,5 +107,5 @@ async def test_register_shop_pay_forget_reset_and_log_in_again(
     assert [o["status"] for o in orders["items"]] == ["paid"]
 
 
-async def _first_to(mailbox: list[Message], address: str) -> Message | None:
+async def _first_to(mailbox: list[EmailMessage], address: str) -> EmailMessage | None:
     return next((m for m in mailbox if m["To"] == address), None)
