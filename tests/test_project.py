@@ -101,6 +101,6 @@ def test_dockerfile_matches_the_project() -> None:
     assert "alembic upgrade head" in dockerfile
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE), "a non-root user"
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", dockerfile, re.MULTILINE)
-    assert '"$PORT"' in dockerfile
+    assert '--port \\"$PORT' in dockerfile
     # The dependency layer comes before the application code, so it stays cached.
     assert dockerfile.index("pip install -r") < dockerfile.index("COPY app ")
