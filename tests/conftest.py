@@ -22,8 +22,10 @@ from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Environment, Settings
+from app.db import create_engine
 from app.main import create_app
 from app.models import Base
 
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -90,7 +92,7 @@ class _Inbox:
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[int, _Inbox]]:
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield port, inbox
@@ -120,8 +122,7 @@ def settings(database_url: str, smtp_server: tuple[int, _Inbox]) -> Settings:
     )
 
 
-async def _empty_all_tables(app: FastAPI) -> None:
-    engine = app.state.resources.engine
+async def _empty_all_tables(engine: AsyncEngine) -> None:
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -136,8 +137,18 @@ async def _empty_all_tables(app: FastAPI) -> None:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with LifespanManager(application):
-        await _empty_all_tables(application)
+        await _empty_all_tables(application.state.resources.engine)
         yield application
+
+
+@pytest.fixture
+async def clean_database(settings: Settings) -> None:
+    """An empty database, for tests that run the service in other processes."""
+    engine = create_engine(settings)
+    try:
+        await _empty_all_tables(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

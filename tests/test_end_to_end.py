@@ -32,7 +32,13 @@ async def _payment_settled(client: httpx.AsyncClient, payment_id: int, headers: 
 async def test_register_shop_pay_forget_reset_and_log_in_again(
     app: FastAPI, client: httpx.AsyncClient, mailbox: list[EmailMessage]
 ) -> None:
-    staff_headers = await staff(app, client)
+    await shop_journey(client, await staff(app, client), mailbox)
+
+
+async def shop_journey(
+    client: httpx.AsyncClient, staff_headers: dict[str, str], mailbox: list[EmailMessage]
+) -> None:
+    """Everything a shopper does, asserted step by step."""
     mug = await create_product(client, staff_headers, name="Travel Mug", price=2799, stock=5)
     beans = await create_product(client, staff_headers, name="Espresso Beans", price=1250, stock=9)
     email = unique_email()
