@@ -72,6 +72,8 @@ class DomainError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[ErrorCode]
     message: ClassVar[str]
+    # The input a 422 blames, reported in its `errors` list.
+    field: ClassVar[str] = ""
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.message
@@ -104,19 +106,25 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
         by_status.setdefault(error.status_code, []).append(error)
     return {
         status: {
-            "model": ErrorBody,
+            "model": ValidationErrorBody if status == 422 else ErrorBody,
             "description": ", ".join(e.code.value for e in group),
             "content": {
                 "application/json": {
                     "examples": {
-                        e.code.value: {"value": {"detail": e.message, "code": e.code}}
-                        for e in group
+                        e.code.value: {"value": _example_body(e)} for e in group
                     }
                 }
             },
         }
         for status, group in by_status.items()
     }
+
+
+def _example_body(error: type[DomainError]) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": error.message, "code": error.code.value}
+    if error.status_code == 422:
+        body["errors"] = [{"field": error.field, "message": error.message}]
+    return body
 
 
 def _json_error(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
@@ -128,7 +136,10 @@ def _json_error(status: int, detail: str, code: str, **extra: Any) -> JSONRespon
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return _json_error(exc.status_code, exc.detail, exc.code, **exc.extra)
+    extra = exc.extra
+    if exc.status_code == 422 and "errors" not in extra:
+        extra = {**extra, "errors": [{"field": exc.field, "message": exc.detail}]}
+    return _json_error(exc.status_code, exc.detail, exc.code, **extra)
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

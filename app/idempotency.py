@@ -39,6 +39,7 @@ class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     message = "This Idempotency-Key was already used with a different request"
+    field = "Idempotency-Key"
 
 
 class RequestInProgress(DomainError):

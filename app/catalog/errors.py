@@ -9,12 +9,12 @@ class InsufficientStock(DomainError):
     message = "Not enough stock"
 
     def __init__(self, *, product_id: int, name: str, available: int) -> None:
-        super().__init__(
-            f"Only {available} left of {name}", product_id=product_id, available=available
-        )
+        detail = f"Only {available} left of {name}"
+        super().__init__(detail, product_id=product_id, available=available)
 
 
 class CurrencyMismatch(DomainError):
     status_code = 422
     code = ErrorCode.CURRENCY_MISMATCH
     message = "This shop sells in one currency only"
+    field = "currency"

@@ -1,0 +1,139 @@
+"""Catalog rules: what shoppers see, and what staff may change."""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.errors import CurrencyMismatch
+from app.catalog.schemas import ProductCreate
+from app.errors import NotFound
+from app.models import CartItem, Product
+
+logger = logging.getLogger("app.catalog")
+
+# The list reads only what it shows: no timestamps, no flags.
+_LISTED_COLUMNS = (
+    Product.id,
+    Product.name,
+    Product.description,
+    Product.price,
+    Product.currency,
+    Product.stock,
+)
+
+
+def _listing_filter(search: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Product.is_active.is_(True)]
+    if search:
+        # autoescape makes `%` and `_` in the search text match literally.
+        conditions.append(Product.name.icontains(search, autoescape=True))
+    return conditions
+
+
+async def list_products(
+    session: AsyncSession, *, limit: int, offset: int, search: str | None = None
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page of active products ordered by id, and how many match in all."""
+    conditions = _listing_filter(search)
+    page = await session.execute(
+        select(*_LISTED_COLUMNS)
+        .where(*conditions)
+        .order_by(Product.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await session.scalar(
+        select(func.count()).select_from(Product).where(*conditions)
+    )
+    return page.all(), total or 0
+
+
+async def get_active_product(session: AsyncSession, product_id: int) -> Product:
+    """The product shoppers can see, or `NotFound` (also when it was deleted)."""
+    product = await session.scalar(
+        select(Product).where(Product.id == product_id, Product.is_active.is_(True))
+    )
+    if product is None:
+        raise NotFound("Product not found")
+    return product
+
+
+def check_currency(requested: str | None, shop_currency: str) -> str:
+    """The shop sells in one currency; anything else is refused, not converted."""
+    if requested is None or requested == shop_currency:
+        return shop_currency
+    raise CurrencyMismatch(f"This shop sells in {shop_currency} only")
+
+
+async def create_product(
+    session: AsyncSession, data: ProductCreate, *, shop_currency: str, staff_id: int
+) -> Product:
+    currency = check_currency(data.currency, shop_currency)
+
+    product = Product(
+        name=data.name,
+        description=data.description,
+        price=data.price,
+        currency=currency,
+        stock=data.stock,
+    )
+    session.add(product)
+    await session.flush()
+
+    logger.info(
+        "catalog.product_created product_id=%s staff_id=%s", product.id, staff_id
+    )
+    return product
+
+
+async def update_product(
+    session: AsyncSession,
+    product_id: int,
+    changes: dict[str, Any],
+    *,
+    shop_currency: str,
+    staff_id: int,
+) -> Product:
+    product = await get_active_product(session, product_id)
+    if "currency" in changes:
+        changes["currency"] = check_currency(changes["currency"], shop_currency)
+
+    for field, value in changes.items():
+        setattr(product, field, value)
+    await session.flush()
+
+    logger.info(
+        "catalog.product_updated product_id=%s staff_id=%s fields=%s",
+        product_id,
+        staff_id,
+        ",".join(sorted(changes)) or "-",
+    )
+    return product
+
+
+async def hide_product(
+    session: AsyncSession, product_id: int, *, staff_id: int
+) -> None:
+    """Take a product off sale and out of every cart; placed orders keep it."""
+    # A conditional UPDATE, so two concurrent deletes cannot both succeed.
+    hidden = await session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.is_active.is_(True))
+        .values(is_active=False)
+    )
+    if hidden.rowcount != 1:
+        raise NotFound("Product not found")
+
+    removed = await session.execute(
+        delete(CartItem).where(CartItem.product_id == product_id)
+    )
+
+    logger.info(
+        "catalog.product_deleted product_id=%s staff_id=%s cart_lines_removed=%s",
+        product_id,
+        staff_id,
+        removed.rowcount,
+    )
