@@ -6,6 +6,8 @@ import logging
 import signal
 import sys
 
+from pydantic import ValidationError
+
 from app.config import get_settings
 from app.observability import configure_logging
 from app.resources import Resources
@@ -19,10 +21,15 @@ async def _create_superuser(resources: Resources, email: str, password: str) -> 
     if not 8 <= len(password) <= 128:
         print("error: the password must be 8 to 128 characters long", file=sys.stderr)
         return 2
-    async with resources.session_factory() as session, session.begin():
-        user = await ensure_superuser(
-            session, resources.hasher, email=email, password=password
-        )
+    try:
+        async with resources.session_factory() as session, session.begin():
+            user = await ensure_superuser(
+                session, resources.hasher, email=email, password=password
+            )
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"] for error in exc.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 2
     print(f"superuser {user.email} (id {user.id}) is ready")
     return 0
 

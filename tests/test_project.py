@@ -60,6 +60,14 @@ def test_create_superuser_refuses_a_short_password(database_url: str) -> None:
     assert "8 to 128" in result.stderr
 
 
+def test_create_superuser_refuses_a_malformed_email(database_url: str) -> None:
+    result = _cli(database_url, "create-superuser", "--email", "not-an-email", "--password", PASSWORD)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "Traceback" not in result.stderr
+
+
 def test_migrations_and_models_agree(database_url: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "alembic", "check"],
