@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Environment, Settings
 from app.db import create_engine
 from app.main import create_app
+from app.worker import build_worker
 from app.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,24 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     async with LifespanManager(application):
         await _empty_all_tables(application.state.resources.engine)
         yield application
+
+
+@pytest.fixture
+async def paused_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with no background worker: jobs wait until a test runs them."""
+    application = create_app(settings.model_copy(update={"run_worker": False}))
+    async with LifespanManager(application):
+        await _empty_all_tables(application.state.resources.engine)
+        yield application
+        # Leave no queued job behind for the next test's worker.
+        await build_worker(application.state.resources).run_until_idle()
+
+
+@pytest.fixture
+async def paused_client(paused_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=paused_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
 
 
 @pytest.fixture
