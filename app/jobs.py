@@ -83,6 +83,15 @@ def wake_after_commit(session: AsyncSession) -> None:
     session.info[_ENQUEUED_FLAG] = True
 
 
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for the event or the timeout; True if the event was set."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
 def retry_delay(attempts: int) -> float:
     """Seconds before attempt `attempts + 1`: exponential, capped, with jitter."""
     ceiling = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
@@ -111,6 +120,7 @@ class Worker:
         self._skip_locked = use_skip_locked
         self._periodic = tuple(periodic)
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
@@ -130,10 +140,15 @@ class Worker:
         ]
         logger.info("worker.started worker=%s", self.worker_id)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Let running jobs finish (up to the grace period), then stop."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         self._tasks = []
         logger.info("worker.stopped worker=%s", self.worker_id)
 
@@ -152,22 +167,18 @@ class Worker:
         return ran
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 if await self.run_once():
                     continue
             except Exception:
                 logger.exception("worker.loop_failed worker=%s", self.worker_id)
             self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)
-            except TimeoutError:
-                pass
+            await _wait(self._wakeup, self._poll_seconds)
 
     async def _repeat(self, task: PeriodicTask) -> None:
-        while True:
-            # Jitter keeps several workers from sweeping in lockstep.
-            await asyncio.sleep(task.interval_seconds * random.uniform(0.5, 1.0))
+        # Jitter keeps several workers from sweeping in lockstep.
+        while not await _wait(self._stopping, task.interval_seconds * random.uniform(0.5, 1.0)):
             try:
                 await task.run()
             except Exception:

@@ -162,3 +162,23 @@ async def _expire_lease(sessions: SessionFactory, job_id: int) -> None:
             .where(Job.id == job_id)
             .values(locked_until=utcnow() - timedelta(seconds=1))
         )
+
+
+async def test_stopping_lets_a_running_job_finish(sessions: SessionFactory) -> None:
+    started = asyncio.Event()
+    finished: list[int] = []
+
+    async def slow(payload: dict[str, Any]) -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        finished.append(payload["n"])
+
+    [job_id] = await _enqueue(sessions)
+    worker = Worker(sessions, {"test.job": slow}, poll_seconds=0.01)
+    worker.start()
+    await asyncio.wait_for(started.wait(), 5)
+
+    await worker.stop(grace_seconds=5)
+
+    assert finished == [0]
+    assert (await _job(sessions, job_id)).status == JobStatus.DONE
