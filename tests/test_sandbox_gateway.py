@@ -195,3 +195,11 @@ async def test_http_gateway_treats_no_connection_as_unavailable() -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
         with pytest.raises(GatewayUnavailable):
             await _charge(HttpGateway(http, API_KEY), "pm_card_visa", "k-5")
+
+
+async def test_http_gateway_retries_when_its_own_key_is_refused(
+    gateway_http: httpx.AsyncClient,
+) -> None:
+    # A bad key is the shop's fault, not the shopper's: retry, never fail the payment.
+    with pytest.raises(GatewayUnavailable):
+        await _charge(HttpGateway(gateway_http, "wrong-key"), "pm_card_visa", "k-6")

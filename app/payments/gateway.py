@@ -75,8 +75,14 @@ class HttpGateway:
         await self._client.aclose()
 
 
+# Nothing was charged and the shopper can do nothing about it: a rate limit, an
+# outage, or our own key refused. The job retries and, failing that, parks dead
+# where staff see it.
+_RETRY_STATUSES = {401, 403, 429}
+
+
 def _outcome(response: httpx.Response) -> ChargeOutcome:
-    if response.status_code == 429 or response.status_code >= 500:
+    if response.status_code in _RETRY_STATUSES or response.status_code >= 500:
         raise GatewayUnavailable(f"gateway answered {response.status_code}")
     try:
         body = response.json()
