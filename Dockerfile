@@ -28,5 +28,7 @@ VOLUME ["/srv/data"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
 
-# Migrations are applied at start, then uvicorn replaces the shell.
-CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port \"$PORT\" --proxy-headers"]
+# Migrations are applied at start, then uvicorn replaces the shell. The app logs
+# each request itself, with its request id and without the query string (a reset
+# link's token must never reach a log), so uvicorn's access log is off.
+CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:app --host 0.0.0.0 --port \"$PORT\" --proxy-headers --no-access-log"]

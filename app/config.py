@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     argon2_memory_kib: Annotated[int, Field(ge=19_456)] = 19_456
     argon2_time_cost: Annotated[int, Field(ge=2)] = 2
     argon2_parallelism: Annotated[int, Field(ge=1)] = 1
+    # Hashes computed at once; unset: one fewer than the CPUs (at least one).
+    password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] | None = None
 
     password_reset_token_ttl_seconds: Annotated[int, Field(ge=60)] = 1800
     password_reset_url: str = "http://127.0.0.1:8000/reset-password"
@@ -56,6 +58,9 @@ class Settings(BaseSettings):
 
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
 
+    # How stale a catalog answer may be; 0 turns the catalog cache off.
+    catalog_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 2.0
+
     run_worker: bool = True
     job_lease_seconds: Annotated[int, Field(ge=5)] = 60
     job_max_attempts: Annotated[int, Field(ge=1)] = 8
@@ -64,6 +69,8 @@ class Settings(BaseSettings):
     order_payment_timeout_seconds: Annotated[int, Field(ge=60)] = 1800
     order_sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 24 * 3600
+
+    max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
 
     log_level: str = "INFO"
 

@@ -16,6 +16,8 @@ from app.config import Settings
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+_CONNECT_TIMEOUT_SECONDS = 5
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
@@ -27,6 +29,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         isolation_level=settings.db_isolation_level,
         connect_args=_postgres_connect_args(settings),
+        # Failed statements are logged; their parameters may be hashes or emails.
+        hide_parameters=True,
     )
 
 
@@ -34,12 +38,13 @@ def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
     server_settings = {"application_name": "ecommerce-payment"}
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
-    return {"server_settings": server_settings}
+    # A database that does not answer fails fast instead of hanging requests.
+    return {"server_settings": server_settings, "timeout": _CONNECT_TIMEOUT_SECONDS}
 
 
 def _create_sqlite_engine(url: str) -> AsyncEngine:
     # A busy timeout makes concurrent writers wait for the lock instead of failing.
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -18,8 +18,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.observability import printable
 
 logger = logging.getLogger("app.errors")
 
@@ -50,6 +52,9 @@ class ErrorCode(StrEnum):
     CART_CHANGED = "cart_changed"
     CONCURRENT_UPDATE = "concurrent_update"
     JOB_NOT_DEAD = "job_not_dead"
+    INVALID_INPUT = "invalid_input"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
 
 
 class ErrorBody(BaseModel):
@@ -167,6 +172,7 @@ _HTTP_CODES = {
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
 }
 
 
@@ -183,21 +189,42 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or "")
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    sqlstate = _sqlstate(exc)
     if sqlstate in _RETRYABLE_SQLSTATES:
-        logger.warning("request.conflict sqlstate=%s path=%s", sqlstate, request.url.path)
+        logger.warning("request.conflict sqlstate=%s path=%s", sqlstate, _path(request))
         return _json_error(
             409, "The data changed while the request ran; retry", ErrorCode.CONCURRENT_UPDATE
         )
+    if sqlstate.startswith("22"):
+        # Input validation should have caught it; say so in the log, not a 500.
+        logger.warning("request.data_rejected sqlstate=%s path=%s", sqlstate, _path(request))
+        return _json_error(422, "A value could not be stored", ErrorCode.INVALID_INPUT, errors=[])
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return await _service_unavailable(request, exc)
     return await _unexpected_error(request, exc)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception(
-        "request.failed method=%s path=%s", request.method, request.url.path
+async def _service_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("request.database_unavailable path=%s error=%s", _path(request), type(exc).__name__)
+    response = _json_error(
+        503, "The service is briefly unavailable; retry", ErrorCode.SERVICE_UNAVAILABLE
     )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _path(request: Request) -> str:
+    return printable(request.url.path)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("request.failed method=%s path=%s", request.method, _path(request))
     return _json_error(500, "Internal server error", ErrorCode.INTERNAL_ERROR)
 
 
@@ -206,4 +233,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    # Raised by drivers while connecting: the database is down or unreachable.
+    app.add_exception_handler(OSError, _service_unavailable)
+    app.add_exception_handler(TimeoutError, _service_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -1,14 +1,19 @@
 """Liveness and readiness probes."""
 
+import asyncio
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.routing import ShopRouter
+
 logger = logging.getLogger("app.health")
 
-router = APIRouter(tags=["operations"])
+_PROBE_TIMEOUT_SECONDS = 3
+
+router = ShopRouter(tags=["operations"])
 
 
 @router.get("/healthz")
@@ -22,8 +27,9 @@ async def readyz(request: Request) -> JSONResponse:
     """The database answers; take traffic."""
     engine = request.app.state.resources.engine
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(_PROBE_TIMEOUT_SECONDS):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
     except Exception as exc:
         logger.warning("readyz.database_down error=%s", type(exc).__name__)
         return JSONResponse(

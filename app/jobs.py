@@ -31,6 +31,7 @@ logger = logging.getLogger("app.jobs")
 _ENQUEUED_FLAG = "jobs_enqueued"
 _BACKOFF_BASE_SECONDS = 2.0
 _BACKOFF_CAP_SECONDS = 600.0
+_LOOP_BACKOFF_CAP_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -167,14 +168,24 @@ class Worker:
         return ran
 
     async def _loop(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             try:
                 if await self.run_once():
+                    failures = 0
                     continue
-            except Exception:
-                logger.exception("worker.loop_failed worker=%s", self.worker_id)
+                failures = 0
+            except Exception as exc:
+                # The database is likely down: back off, and log the first failure
+                # in full but only one line for each later one.
+                failures += 1
+                logger.error(
+                    "worker.loop_failed worker=%s failures=%s error=%s",
+                    self.worker_id, failures, type(exc).__name__, exc_info=failures == 1,
+                )
             self._wakeup.clear()
-            await _wait(self._wakeup, self._poll_seconds)
+            delay = min(_LOOP_BACKOFF_CAP_SECONDS, self._poll_seconds * 2**failures)
+            await _wait(self._stopping if failures else self._wakeup, delay)
 
     async def _repeat(self, task: PeriodicTask) -> None:
         # Jitter keeps several workers from sweeping in lockstep.

@@ -32,6 +32,13 @@ def configure_logging(level: str = "INFO") -> None:
     app_logger.propagate = False
 
 
+def printable(text: str) -> str:
+    """Text safe for one log line: control characters become escapes."""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
@@ -66,7 +73,7 @@ class RequestIdMiddleware:
             access_logger.info(
                 "request.done method=%s path=%s status=%s duration_ms=%.1f",
                 scope["method"],
-                scope["path"],
+                printable(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

@@ -1,17 +1,21 @@
 """Password hashing, access tokens and opaque secrets.
 
 Hashing runs in a worker thread: argon2 is deliberately slow and must never
-block the event loop that serves everyone else.
+block the event loop that serves everyone else. Nor may it take the loop's
+CPU: a few hashes at once fill every core, so hashes beyond
+`PASSWORD_HASH_CONCURRENCY` (one fewer than the CPUs by default) wait their
+turn, and a burst of logins queues instead of starving the catalog.
 """
 
 import base64
 import hashlib
+import os
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from cryptography.fernet import Fernet, InvalidToken
 from jose import JWTError, jwt
 from passlib.context import CryptContext
@@ -21,10 +25,29 @@ from app.models import utcnow
 
 _JWT_ALGORITHM = "HS256"
 _ACCESS_AUDIENCE = "shop:access"
+_REQUIRED_CLAIMS = {
+    "require_aud": True,
+    "require_exp": True,
+    "require_iat": True,
+    "require_sub": True,
+}
+
+
+def default_hash_concurrency() -> int:
+    """One fewer than the CPUs this process may run on, and at least one."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
 
 
 class PasswordHasher:
     def __init__(self, settings: Settings) -> None:
+        self.concurrency = (
+            settings.password_hash_concurrency or default_hash_concurrency()
+        )
+        self._limiter = CapacityLimiter(self.concurrency)
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -37,15 +60,22 @@ class PasswordHasher:
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
-        return await to_thread.run_sync(self._context.hash, password)
+        return await to_thread.run_sync(
+            self._context.hash, password, limiter=self._limiter
+        )
 
     async def verify(self, password: str, stored_hash: str | None) -> tuple[bool, str | None]:
         """Check a password; also return a new hash when the parameters changed."""
         if stored_hash is None:
-            await to_thread.run_sync(self._context.verify, password, self._dummy_hash)
+            await to_thread.run_sync(
+                self._context.verify, password, self._dummy_hash, limiter=self._limiter
+            )
             return False, None
         return await to_thread.run_sync(
-            self._context.verify_and_update, password, stored_hash
+            self._context.verify_and_update,
+            password,
+            stored_hash,
+            limiter=self._limiter,
         )
 
 
@@ -76,11 +106,22 @@ class AccessTokens:
         """The claims of a valid, unexpired access token, else None."""
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=[_JWT_ALGORITHM], audience=_ACCESS_AUDIENCE
+                token,
+                self._key,
+                algorithms=[_JWT_ALGORITHM],
+                audience=_ACCESS_AUDIENCE,
+                options=_REQUIRED_CLAIMS,
             )
-            return AccessClaims(user_id=int(claims["sub"]), token_version=int(claims["ver"]))
+            return _claims(claims)
         except (JWTError, KeyError, TypeError, ValueError):
             return None
+
+
+def _claims(claims: dict[str, object]) -> AccessClaims | None:
+    subject, version = claims.get("sub"), claims.get("ver")
+    if not (isinstance(subject, str) and subject.isdigit()) or type(version) is not int:
+        return None
+    return AccessClaims(user_id=int(subject), token_version=version)
 
 
 def new_opaque_token() -> str:
@@ -90,7 +131,8 @@ def new_opaque_token() -> str:
 
 def fingerprint(token: str) -> str:
     """What the database keeps of a bearer secret: its SHA-256, never the secret."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: whatever string a client sends hashes; it just matches nothing.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Sealer:

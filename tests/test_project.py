@@ -110,5 +110,7 @@ def test_dockerfile_matches_the_project() -> None:
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE), "a non-root user"
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", dockerfile, re.MULTILINE)
     assert '--port \\"$PORT' in dockerfile
+    # uvicorn's access log would write query strings, reset tokens included.
+    assert "--no-access-log" in dockerfile and "--no-access-log" in makefile
     # The dependency layer comes before the application code, so it stays cached.
     assert dockerfile.index("pip install -r") < dockerfile.index("COPY app ")

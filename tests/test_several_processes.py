@@ -31,7 +31,7 @@ def server(settings: Settings, clean_database: None) -> Iterator[str]:
     }
     command = [
         sys.executable, "-m", "uvicorn", "app.main:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "warning",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:

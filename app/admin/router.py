@@ -9,6 +9,7 @@ from app.admin.schemas import JobOut, JobPage
 from app.auth.deps import StaffUser
 from app.db import SessionDep
 from app.errors import Forbidden, NotAuthenticated, NotFound, error_responses
+from app.inputs import Offset, PathId
 from app.models import JobStatus
 from app.routing import ShopRouter
 
@@ -25,7 +26,7 @@ async def list_jobs(
     staff: StaffUser,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JobPage:
     """Background jobs, newest first; `status=dead` shows the ones that gave up."""
     jobs, total = await service.list_jobs(session, status, limit, offset)
@@ -38,7 +39,7 @@ async def list_jobs(
     response_model=JobOut,
     responses=error_responses(NotAuthenticated, Forbidden, NotFound, service.JobNotDead),
 )
-async def retry_job(job_id: int, session: SessionDep, staff: StaffUser) -> JobOut:
+async def retry_job(job_id: PathId, session: SessionDep, staff: StaffUser) -> JobOut:
     """Put a dead job back in the queue for a fresh set of attempts."""
     job = await service.retry_dead_job(session, job_id, staff.id)
     return JobOut.model_validate(job)

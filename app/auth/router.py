@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Response, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import service
@@ -82,7 +82,7 @@ async def refresh(
     return await service.refresh(session, resources, body.refresh_token)
 
 
-@router.post("/logout/", status_code=204)
+@router.post("/logout/", status_code=204, response_class=Response)
 async def logout(body: RefreshTokenRequest, session: SessionDep) -> None:
     """Revoke this refresh token's session; no access token is needed, as an
     expired one must not stop a sign-out and the refresh token is proof enough."""

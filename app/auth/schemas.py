@@ -2,7 +2,17 @@
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+from app.inputs import RequestModel, storable_text
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -14,25 +24,38 @@ def normalize_email(email: str) -> str:
 
 
 EmailAddress = Annotated[EmailStr, AfterValidator(normalize_email)]
+_email_form = TypeAdapter(EmailAddress)
+
+
+def lookup_email(typed: str) -> str:
+    """What a login looks up: the stored form when the input is an address at all."""
+    try:
+        return _email_form.validate_python(typed)
+    except ValidationError:
+        return normalize_email(typed)
+
 Password = Annotated[
-    str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+    str,
+    Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH),
+    AfterValidator(storable_text),
 ]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     email: EmailAddress
     password: Password
     full_name: Annotated[str | None, Field(max_length=200)] = None
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     # Not validated as an address: a malformed one simply matches no account.
-    email: str
-    password: str
+    email: Annotated[str, Field(max_length=320)]
+    # Longer than any password we accept; refused before it reaches the hasher.
+    password: Annotated[str, Field(max_length=1024)]
 
 
-class RefreshTokenRequest(BaseModel):
-    refresh_token: str
+class RefreshTokenRequest(RequestModel):
+    refresh_token: Annotated[str, Field(max_length=512)]
 
 
 class UserRead(BaseModel):

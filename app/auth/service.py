@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.errors import EmailTaken, InvalidCredentials, InvalidToken
-from app.auth.schemas import RegisterRequest, TokenPair, normalize_email
+from app.auth.schemas import RegisterRequest, TokenPair, lookup_email
 from app.db import SessionFactory
 from app.models import RefreshToken, User, utcnow
 from app.resources import Resources
@@ -138,7 +138,7 @@ async def _insert_user(session: AsyncSession, user: User) -> None:
 async def _authenticate(
     session: AsyncSession, hasher: PasswordHasher, email: str, password: str
 ) -> User:
-    user = await _user_by_email(session, normalize_email(email))
+    user = await _user_by_email(session, lookup_email(email))
     # Without an account, verify() checks a dummy hash: the same time is spent.
     matches, new_hash = await hasher.verify(
         password, user.password_hash if user else None

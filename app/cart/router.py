@@ -10,6 +10,7 @@ from app.catalog.errors import InsufficientStock
 from app.db import SessionDep
 from app.deps import SettingsDep
 from app.errors import NotAuthenticated, NotFound, error_responses
+from app.inputs import PathId
 from app.routing import ShopRouter
 
 router = ShopRouter(tags=["cart"])
@@ -63,7 +64,7 @@ async def add_cart_item(
     responses=error_responses(NotAuthenticated, NotFound, InsufficientStock),
 )
 async def update_cart_item(
-    product_id: int,
+    product_id: PathId,
     body: CartItemUpdate,
     user: CurrentUser,
     session: SessionDep,
@@ -81,7 +82,7 @@ async def update_cart_item(
     responses=error_responses(NotAuthenticated, NotFound),
 )
 async def remove_cart_item(
-    product_id: int, user: CurrentUser, session: SessionDep
+    product_id: PathId, user: CurrentUser, session: SessionDep
 ) -> None:
     """Remove a product from your cart; 404 if it is not there (not idempotent)."""
     await service.remove_item(session, user.id, product_id)

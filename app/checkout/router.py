@@ -13,6 +13,7 @@ from app.checkout.service import CartChanged, CartEmpty, ProductUnavailable
 from app.db import SessionDep
 from app.errors import NotAuthenticated, NotFound, error_responses
 from app.idempotency import IDEMPOTENCY_ERRORS, IdempotencyDep
+from app.inputs import PathId
 from app.routing import ShopRouter
 
 router = ShopRouter(tags=["orders"])
@@ -63,7 +64,7 @@ async def list_orders(
 @router.get(
     "/orders/{order_id}/", responses=error_responses(NotAuthenticated, NotFound)
 )
-async def get_order(order_id: int, user: CurrentUser, session: SessionDep) -> OrderRead:
+async def get_order(order_id: PathId, user: CurrentUser, session: SessionDep) -> OrderRead:
     """One of your orders with the items as sold."""
     order = await service.get_order(session, user.id, order_id)
     return OrderRead.model_validate(order)

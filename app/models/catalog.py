@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, CheckConstraint, String, Text, true
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin
@@ -14,7 +14,7 @@ class Product(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
-    price: Mapped[int]
+    price: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int]
     # Deleting a product hides it; orders keep pointing at it.

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, UTCDateTime
@@ -20,7 +20,7 @@ class Order(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
-    total: Mapped[int]
+    total: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -40,6 +40,6 @@ class OrderItem(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     # Snapshot at checkout: later catalog edits never change a placed order.
     product_name: Mapped[str] = mapped_column(String(200))
-    unit_price: Mapped[int]
+    unit_price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int]
-    line_total: Mapped[int]
+    line_total: Mapped[int] = mapped_column(BigInteger)

@@ -8,6 +8,9 @@ from app.models.base import Base, TimestampMixin, UTCDateTime, utcnow
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"
+    # SQLite would otherwise reuse the id of a deleted user, and with it that
+    # user's still-valid access tokens.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so uniqueness is case-insensitive on every database.

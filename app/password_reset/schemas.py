@@ -2,10 +2,12 @@
 
 from pydantic import BaseModel, Field
 
+from app.inputs import RequestModel
+
 from app.auth.schemas import EmailAddress, Password
 
 
-class ResetRequest(BaseModel):
+class ResetRequest(RequestModel):
     email: EmailAddress = Field(examples=["ada@example.com"])
 
 

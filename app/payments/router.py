@@ -8,6 +8,7 @@ from app.db import SessionDep
 from app.deps import SettingsDep
 from app.errors import NotAuthenticated, NotFound, error_responses
 from app.idempotency import IDEMPOTENCY_ERRORS, IdempotencyDep
+from app.inputs import PathId
 from app.payments import service
 from app.payments.schemas import PaymentCreate, PaymentRead
 from app.payments.service import OrderAlreadyPaid, OrderNotPayable, PaymentInProgress
@@ -55,7 +56,7 @@ async def start_payment(
     "/payments/{payment_id}/", responses=error_responses(NotAuthenticated, NotFound)
 )
 async def get_payment(
-    payment_id: int, user: CurrentUser, session: SessionDep
+    payment_id: PathId, user: CurrentUser, session: SessionDep
 ) -> PaymentRead:
     """One of your payments: processing, succeeded or failed (with the reason)."""
     payment = await service.get_payment(session, user.id, payment_id)
