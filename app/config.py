@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # Hashes computed at once; unset: one fewer than the CPUs (at least one).
     password_hash_concurrency: Annotated[int, Field(ge=1, le=64)] | None = None
 
+    login_max_failures: Annotated[int, Field(ge=0)] = 10
+    login_failure_window_seconds: Annotated[int, Field(ge=1)] = 900
+    password_reset_max_requests: Annotated[int, Field(ge=0)] = 5
+    password_reset_window_seconds: Annotated[int, Field(ge=1)] = 3600
+
     password_reset_token_ttl_seconds: Annotated[int, Field(ge=60)] = 1800
     password_reset_url: str = "http://127.0.0.1:8000/reset-password"
     password_reset_hide_unknown_email: bool = False

@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     SERVICE_UNAVAILABLE = "service_unavailable"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
 class ErrorBody(BaseModel):
@@ -83,6 +84,7 @@ class DomainError(Exception):
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.message
         self.extra = extra
+        self.headers: dict[str, str] = {}
         super().__init__(self.detail)
 
 
@@ -144,7 +146,9 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     extra = exc.extra
     if exc.status_code == 422 and "errors" not in extra:
         extra = {**extra, "errors": [{"field": exc.field, "message": exc.detail}]}
-    return _json_error(exc.status_code, exc.detail, exc.code, **extra)
+    response = _json_error(exc.status_code, exc.detail, exc.code, **extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

@@ -9,6 +9,7 @@ from app.db import SessionFactory, create_engine, create_session_factory
 from app.mail import Mailer
 from app.payments.gateway import PaymentGateway, create_gateway
 from app.security import AccessTokens, PasswordHasher, Sealer
+from app.throttle import Throttle
 
 
 @dataclass
@@ -21,6 +22,8 @@ class Resources:
     sealer: Sealer
     mailer: Mailer
     gateway: PaymentGateway
+    login_failures: Throttle
+    reset_requests: Throttle
 
     @classmethod
     def open(cls, settings: Settings) -> "Resources":
@@ -34,6 +37,13 @@ class Resources:
             sealer=Sealer(settings),
             mailer=Mailer(settings),
             gateway=create_gateway(settings),
+            login_failures=Throttle(
+                settings.login_max_failures, settings.login_failure_window_seconds
+            ),
+            reset_requests=Throttle(
+                settings.password_reset_max_requests,
+                settings.password_reset_window_seconds,
+            ),
         )
 
     async def close(self) -> None:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Response, Depends
+from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import service
@@ -19,6 +19,7 @@ from app.db import SessionDep
 from app.deps import ResourcesDep
 from app.errors import NotAuthenticated, error_responses
 from app.routing import ShopRouter
+from app.throttle import TooManyAttempts
 
 router = ShopRouter(tags=["auth"])
 
@@ -41,14 +42,18 @@ async def register(
     "/login/",
     status_code=200,
     response_model=TokenPair,
-    responses=error_responses(InvalidCredentials),
+    responses=error_responses(InvalidCredentials, TooManyAttempts),
 )
 async def login(
-    body: LoginRequest, session: SessionDep, resources: ResourcesDep
+    body: LoginRequest, request: Request, session: SessionDep, resources: ResourcesDep
 ) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
     return await service.login(
-        session, resources, email=body.email, password=body.password
+        session,
+        resources,
+        email=body.email,
+        password=body.password,
+        client=_client_address(request),
     )
 
 
@@ -56,17 +61,26 @@ async def login(
     "/token/",
     status_code=200,
     response_model=TokenPair,
-    responses=error_responses(InvalidCredentials),
+    responses=error_responses(InvalidCredentials, TooManyAttempts),
 )
 async def login_with_form(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     resources: ResourcesDep,
 ) -> TokenPair:
     """The same login as an OAuth2 password form (username is the email)."""
     return await service.login(
-        session, resources, email=form.username, password=form.password
+        session,
+        resources,
+        email=form.username,
+        password=form.password,
+        client=_client_address(request),
     )
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(

@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.errors import EmailTaken, InvalidCredentials, InvalidToken
-from app.auth.schemas import RegisterRequest, TokenPair, lookup_email
+from app.auth.schemas import (
+    PASSWORD_MAX_LENGTH,
+    RegisterRequest,
+    TokenPair,
+    lookup_email,
+)
+from app.inputs import storable_text
 from app.db import SessionFactory
 from app.models import RefreshToken, User, utcnow
 from app.resources import Resources
@@ -42,10 +48,24 @@ async def register_user(
 
 
 async def login(
-    session: AsyncSession, resources: Resources, *, email: str, password: str
+    session: AsyncSession,
+    resources: Resources,
+    *,
+    email: str,
+    password: str,
+    client: str,
 ) -> TokenPair:
     """Check the credentials and start a new token family."""
-    user = await _authenticate(session, resources.hasher, email, password)
+    # Counted per account and client address, so a stranger's guesses from
+    # elsewhere cannot lock the owner out.
+    attempt = f"{lookup_email(email)}|{client}"
+    resources.login_failures.check(attempt)
+    try:
+        user = await _authenticate(session, resources.hasher, email, password)
+    except InvalidCredentials:
+        resources.login_failures.record(attempt)
+        raise
+    resources.login_failures.clear(attempt)
     logger.info("auth.logged_in user_id=%s", user.id)
     return await _issue_tokens(session, resources, user, family=uuid.uuid4().hex)
 
@@ -138,6 +158,8 @@ async def _insert_user(session: AsyncSession, user: User) -> None:
 async def _authenticate(
     session: AsyncSession, hasher: PasswordHasher, email: str, password: str
 ) -> User:
+    if not _plausible(email, password):
+        raise InvalidCredentials()
     user = await _user_by_email(session, lookup_email(email))
     # Without an account, verify() checks a dummy hash: the same time is spent.
     matches, new_hash = await hasher.verify(
@@ -153,6 +175,18 @@ async def _authenticate(
         user.password_hash = new_hash
         logger.info("auth.password_rehashed user_id=%s", user.id)
     return user
+
+
+def _plausible(email: str, password: str) -> bool:
+    """Input no account could match is refused before it reaches the database."""
+    if len(password) > PASSWORD_MAX_LENGTH * 8:
+        return False
+    try:
+        storable_text(email)
+        storable_text(password)
+    except ValueError:
+        return False
+    return True
 
 
 async def _issue_tokens(

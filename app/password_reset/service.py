@@ -46,6 +46,9 @@ async def request_reset(
 ) -> None:
     """Issue a reset token for the account and queue the email that carries it."""
     settings = resources.settings
+    # Each request mails someone: cap them per address, known or not alike.
+    resources.reset_requests.check(normalize_email(email))
+    resources.reset_requests.record(normalize_email(email))
     query = select(User).where(User.email == normalize_email(email))
     user = await session.scalar(query)
     if user is None:
