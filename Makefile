@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate seed worker clean
+.PHONY: run test install migrate seed worker clean chromium
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -24,12 +24,23 @@ seed: migrate
 	$(BIN)/python -m app seed-demo
 
 run: seed
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
 
 worker: migrate
 	$(BIN)/python -m app worker
 
-test: install
+# The browser tests (tests/browser/) drive Debian's Chromium and never skip for lack of it.
+CHROMIUM_PATH ?= /usr/bin/chromium
+chromium:
+	@test -x "$(CHROMIUM_PATH)" || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "The browser tests need Chromium: run 'sudo apt-get install -y chromium' (or set CHROMIUM_PATH)" >&2; \
+			exit 1; \
+		fi; }
+
+test: install chromium
 	$(BIN)/pytest
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
 		echo "== the same suite on PostgreSQL =="; \

@@ -15,10 +15,14 @@ from app.checkout.router import router as checkout_router
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.jobs import Worker
+from app.limits import BodySizeLimitMiddleware
+from app.openapi import install_openapi
 from app.observability import RequestIdMiddleware, configure_logging
 from app.password_reset.router import router as password_reset_router
+from app.payments.events import router as payment_events_router
 from app.payments.router import router as payments_router
 from app.resources import Resources
+from app.web_client import mount_client
 from app.worker import build_worker
 
 logger = logging.getLogger("app")
@@ -51,8 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_openapi(app)
     for router in (
         health.router,
         auth_router,
@@ -61,9 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cart_router,
         checkout_router,
         payments_router,
+        payment_events_router,
         admin_router,
     ):
         app.include_router(router)
+    mount_client(app)
     return app
 
 

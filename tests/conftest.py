@@ -135,19 +135,27 @@ async def _empty_all_tables(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def clean_database(settings: Settings) -> None:
+    """An empty database, emptied before any worker of the test starts."""
+    engine = create_engine(settings)
+    try:
+        await _empty_all_tables(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, clean_database: None) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with LifespanManager(application):
-        await _empty_all_tables(application.state.resources.engine)
         yield application
 
 
 @pytest.fixture
-async def paused_app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def paused_app(settings: Settings, clean_database: None) -> AsyncIterator[FastAPI]:
     """The app with no background worker: jobs wait until a test runs them."""
     application = create_app(settings.model_copy(update={"run_worker": False}))
     async with LifespanManager(application):
-        await _empty_all_tables(application.state.resources.engine)
         yield application
         # Leave no queued job behind for the next test's worker.
         await build_worker(application.state.resources).run_until_idle()
@@ -158,16 +166,6 @@ async def paused_client(paused_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=paused_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
-
-
-@pytest.fixture
-async def clean_database(settings: Settings) -> None:
-    """An empty database, for tests that run the service in other processes."""
-    engine = create_engine(settings)
-    try:
-        await _empty_all_tables(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -1,15 +1,16 @@
-"""Password reset endpoints and the page the emailed link opens."""
+"""Password reset endpoints, and the client's reset screen the emailed link opens."""
 
 from fastapi import status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse
 
 from app.db import SessionDep
 from app.deps import ResourcesDep
 from app.errors import error_responses
 from app.password_reset import service
-from app.password_reset.page import PAGE_HEADERS, PAGE_HTML
 from app.password_reset.schemas import ResetAnswer, ResetConfirm, ResetRequest
 from app.routing import ShopRouter
+from app.web_client import client_page
+from app.throttle import TooManyAttempts
 
 router = ShopRouter(tags=["password reset"])
 
@@ -17,7 +18,7 @@ router = ShopRouter(tags=["password reset"])
 @router.post(
     "/password-reset/",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(service.EmailNotFound),
+    responses=error_responses(service.EmailNotFound, TooManyAttempts),
 )
 async def request_password_reset(
     body: ResetRequest, session: SessionDep, resources: ResourcesDep
@@ -42,7 +43,12 @@ async def confirm_password_reset(
     return ResetAnswer(detail="Password changed")
 
 
-@router.get("/reset-password", response_class=HTMLResponse, include_in_schema=False)
-async def reset_password_page() -> HTMLResponse:
-    """The page the emailed link opens; its script reads the token from the URL."""
-    return HTMLResponse(PAGE_HTML, headers=PAGE_HEADERS)
+@router.get("/reset-password", response_class=FileResponse, include_in_schema=False)
+async def reset_password_page() -> FileResponse:
+    """The reset screen of the shop client, opened by the emailed link.
+
+    The client itself rather than a redirect, so no response echoes the token;
+    no Referer carries it to the page's own requests, and the script moves it
+    from the query (which servers log) to the fragment (which no request sends).
+    """
+    return client_page()

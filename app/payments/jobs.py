@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from app.payments import service
+from app.payments.events import announce_payment_change
 from app.resources import Resources
 
 logger = logging.getLogger("app.payments")
@@ -17,6 +18,8 @@ async def charge_payment(resources: Resources, payload: dict[str, Any]) -> None:
     payment_id = int(payload["payment_id"])
     async with resources.session_factory() as session, session.begin():
         payment = await service.payment_to_charge(session, payment_id)
+        if payment is None:
+            await announce_payment_change(session, payment_id)
     # The session is closed here: no transaction stays open across the network call.
     if payment is None:
         logger.info("payment.charge_skipped payment_id=%s", payment_id)
@@ -32,3 +35,4 @@ async def charge_payment(resources: Resources, payload: dict[str, Any]) -> None:
 
     async with resources.session_factory() as session, session.begin():
         await service.record_outcome(session, payment, outcome)
+        await announce_payment_change(session, payment.id)
