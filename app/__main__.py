@@ -39,7 +39,11 @@ async def _seed_demo(resources: Resources) -> int:
 
     async with resources.session_factory() as session, session.begin():
         added = await seed_demo_catalog(session, resources.settings.currency)
-    print(f"demo catalog: {added} products added" if added else "catalog not empty: nothing added")
+    print(
+        f"demo catalog: {added} products added"
+        if added
+        else "catalog not empty: nothing added"
+    )
     return 0
 
 
@@ -74,10 +78,14 @@ async def _main(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    superuser = commands.add_parser("create-superuser", help="create or promote a staff user")
+    superuser = commands.add_parser(
+        "create-superuser", help="create or promote a staff user"
+    )
     superuser.add_argument("--email", required=True)
     superuser.add_argument("--password", required=True)
-    commands.add_parser("seed-demo", help="load the demo catalog into an empty database")
+    commands.add_parser(
+        "seed-demo", help="load the demo catalog into an empty database"
+    )
     commands.add_parser("worker", help="run background jobs without serving HTTP")
     return parser
 

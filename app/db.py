@@ -44,7 +44,9 @@ def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
 
 def _create_sqlite_engine(url: str) -> AsyncEngine:
     # A busy timeout makes concurrent writers wait for the lock instead of failing.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

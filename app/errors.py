@@ -194,7 +194,9 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def _sqlstate(exc: DBAPIError) -> str:
-    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or "")
+    return str(
+        getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or ""
+    )
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -203,19 +205,29 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if sqlstate in _RETRYABLE_SQLSTATES:
         logger.warning("request.conflict sqlstate=%s path=%s", sqlstate, _path(request))
         return _json_error(
-            409, "The data changed while the request ran; retry", ErrorCode.CONCURRENT_UPDATE
+            409,
+            "The data changed while the request ran; retry",
+            ErrorCode.CONCURRENT_UPDATE,
         )
     if sqlstate.startswith("22"):
         # Input validation should have caught it; say so in the log, not a 500.
-        logger.warning("request.data_rejected sqlstate=%s path=%s", sqlstate, _path(request))
-        return _json_error(422, "A value could not be stored", ErrorCode.INVALID_INPUT, errors=[])
+        logger.warning(
+            "request.data_rejected sqlstate=%s path=%s", sqlstate, _path(request)
+        )
+        return _json_error(
+            422, "A value could not be stored", ErrorCode.INVALID_INPUT, errors=[]
+        )
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
         return await _service_unavailable(request, exc)
     return await _unexpected_error(request, exc)
 
 
 async def _service_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("request.database_unavailable path=%s error=%s", _path(request), type(exc).__name__)
+    logger.error(
+        "request.database_unavailable path=%s error=%s",
+        _path(request),
+        type(exc).__name__,
+    )
     response = _json_error(
         503, "The service is briefly unavailable; retry", ErrorCode.SERVICE_UNAVAILABLE
     )

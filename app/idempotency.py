@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -45,7 +45,9 @@ class IdempotencyKeyReused(DomainError):
 class RequestInProgress(DomainError):
     status_code = 409
     code = ErrorCode.REQUEST_IN_PROGRESS
-    message = "A request with this Idempotency-Key is still being processed; retry shortly"
+    message = (
+        "A request with this Idempotency-Key is still being processed; retry shortly"
+    )
 
 
 class InvalidIdempotencyKey(DomainError):
@@ -57,7 +59,9 @@ class InvalidIdempotencyKey(DomainError):
 class Idempotency:
     """What the endpoint needs: a stored answer to replay, or a place to store one."""
 
-    def __init__(self, session: AsyncSession, record_id: int | None, replay: JSONResponse | None):
+    def __init__(
+        self, session: AsyncSession, record_id: int | None, replay: JSONResponse | None
+    ):
         self._session = session
         self._record_id = record_id
         self.replay = replay
@@ -100,12 +104,18 @@ async def _idempotency(
         return Idempotency(session, None, None)
     if not _KEY_PATTERN.match(idempotency_key):
         raise InvalidIdempotencyKey()
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    fingerprint = request_fingerprint(
+        request.method, request.url.path, await request.body()
+    )
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
     record_id = await _claim(session, user.id, idempotency_key, fingerprint, ttl)
     if record_id is not None:
         return Idempotency(session, record_id, None)
-    return Idempotency(session, None, await _stored_answer(session, user.id, idempotency_key, fingerprint))
+    return Idempotency(
+        session,
+        None,
+        await _stored_answer(session, user.id, idempotency_key, fingerprint),
+    )
 
 
 async def _claim(
@@ -138,7 +148,11 @@ async def _claim(
         return (await session.execute(statement)).scalar_one_or_none()
     except DBAPIError as exc:
         # The twin's transaction held the row past the lock or statement timeout.
-        logger.warning("idempotency.wait_timeout user_id=%s error=%s", user_id, type(exc.orig).__name__)
+        logger.warning(
+            "idempotency.wait_timeout user_id=%s error=%s",
+            user_id,
+            type(exc.orig).__name__,
+        )
         raise RequestInProgress() from exc
 
 

@@ -84,10 +84,10 @@ def wake_after_commit(session: AsyncSession) -> None:
     session.info[_ENQUEUED_FLAG] = True
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> bool:
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
     """Wait for the event or the timeout; True if the event was set."""
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), seconds)
     except TimeoutError:
         return False
     return True
@@ -181,7 +181,10 @@ class Worker:
                 failures += 1
                 logger.error(
                     "worker.loop_failed worker=%s failures=%s error=%s",
-                    self.worker_id, failures, type(exc).__name__, exc_info=failures == 1,
+                    self.worker_id,
+                    failures,
+                    type(exc).__name__,
+                    exc_info=failures == 1,
                 )
             self._wakeup.clear()
             delay = min(_LOOP_BACKOFF_CAP_SECONDS, self._poll_seconds * 2**failures)
@@ -189,7 +192,9 @@ class Worker:
 
     async def _repeat(self, task: PeriodicTask) -> None:
         # Jitter keeps several workers from sweeping in lockstep.
-        while not await _wait(self._stopping, task.interval_seconds * random.uniform(0.5, 1.0)):
+        while not await _wait(
+            self._stopping, task.interval_seconds * random.uniform(0.5, 1.0)
+        ):
             try:
                 await task.run()
             except Exception:
@@ -242,7 +247,9 @@ class Worker:
             await self._record_failure(job, exc)
         else:
             await self._finish(job, status=JobStatus.DONE, error=None)
-            logger.info("job.done job_id=%s name=%s attempt=%s", job.id, job.name, job.attempts)
+            logger.info(
+                "job.done job_id=%s name=%s attempt=%s", job.id, job.name, job.attempts
+            )
         finally:
             request_id_var.reset(token)
 
@@ -252,7 +259,10 @@ class Worker:
             await self._finish(job, status=JobStatus.DEAD, error=error)
             logger.error(
                 "job.dead job_id=%s name=%s attempts=%s error=%s",
-                job.id, job.name, job.attempts, type(exc).__name__,
+                job.id,
+                job.name,
+                job.attempts,
+                type(exc).__name__,
             )
             return
         delay = retry_delay(job.attempts)
@@ -266,10 +276,16 @@ class Worker:
         )
         logger.warning(
             "job.retry job_id=%s name=%s attempt=%s delay_s=%.1f error=%s",
-            job.id, job.name, job.attempts, delay, type(exc).__name__,
+            job.id,
+            job.name,
+            job.attempts,
+            delay,
+            type(exc).__name__,
         )
 
-    async def _finish(self, job: ClaimedJob, *, status: JobStatus, error: str | None) -> None:
+    async def _finish(
+        self, job: ClaimedJob, *, status: JobStatus, error: str | None
+    ) -> None:
         await self._update_own(
             job,
             status=status,

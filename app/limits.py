@@ -51,6 +51,9 @@ async def _refuse(send: Send, limit: int) -> None:
         f'{{"detail": "The request body is larger than {limit} bytes", '
         f'"code": "{ErrorCode.PAYLOAD_TOO_LARGE}"}}'
     ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,9 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def compose(self, *, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    def compose(
+        self, *, to: str, subject: str, text: str, html: str | None = None
+    ) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = to
@@ -35,7 +37,11 @@ class Mailer:
                 message.get_body(("plain",)).get_content(),
             )
             return
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        password = (
+            settings.smtp_password.get_secret_value()
+            if settings.smtp_password
+            else None
+        )
         await aiosmtplib.send(
             message,
             hostname=settings.smtp_host,

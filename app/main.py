@@ -16,8 +16,8 @@ from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.jobs import Worker
 from app.limits import BodySizeLimitMiddleware
-from app.openapi import install_openapi
 from app.observability import RequestIdMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.password_reset.router import router as password_reset_router
 from app.payments.events import router as payment_events_router
 from app.payments.router import router as payments_router
@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes
+    )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)

@@ -27,7 +27,9 @@ def install_openapi(app: FastAPI) -> None:
 def _describe_validation_errors(schema: dict[str, Any]) -> None:
     """FastAPI documents its own 422 shape; ours is `{detail, code, errors}`."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    body = ValidationErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    body = ValidationErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
     components.update(body.pop("$defs", {}))
     components["HTTPValidationError"] = body
     components.pop("ValidationError", None)

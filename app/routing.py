@@ -13,7 +13,9 @@ from fastapi import APIRouter
 
 
 class ShopRouter(APIRouter):
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+    def add_api_route(
+        self, path: str, endpoint: Callable[..., Any], **kwargs: Any
+    ) -> None:
         super().add_api_route(path, endpoint, **kwargs)
         twin = _slash_twin(self.prefix + path)
         if twin is None:

@@ -45,7 +45,9 @@ async def seed_demo_catalog(session: AsyncSession, currency: str) -> int:
         logger.info("seed.skipped existing_products=%s", existing)
         return 0
     session.add_all(
-        Product(name=name, description=text, price=price, currency=currency, stock=stock)
+        Product(
+            name=name, description=text, price=price, currency=currency, stock=stock
+        )
         for name, text, price, stock in DEMO_PRODUCTS
     )
     await session.flush()

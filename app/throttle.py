@@ -24,7 +24,9 @@ class TooManyAttempts(DomainError):
 
 
 class Throttle:
-    def __init__(self, limit: int, window_seconds: float, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, limit: int, window_seconds: float, max_keys: int = 100_000
+    ) -> None:
         self._limit = limit
         self._window = window_seconds
         self._max_keys = max_keys

@@ -3,8 +3,8 @@
 from datetime import timedelta
 from functools import partial
 
-from app.db import SessionFactory
 from app.checkout.abandoned import cancel_abandoned_orders
+from app.db import SessionFactory
 from app.idempotency import purge_expired
 from app.jobs import Handler, PeriodicTask, Worker
 from app.password_reset import jobs as password_reset_jobs
@@ -31,7 +31,9 @@ def periodic_tasks(resources: Resources) -> list[PeriodicTask]:
             settings.order_sweep_interval_seconds,
             partial(cancel_abandoned_orders, sessions, unpaid_for=unpaid_for),
         ),
-        PeriodicTask("purge_idempotency_records", 3600.0, partial(purge_expired, sessions)),
+        PeriodicTask(
+            "purge_idempotency_records", 3600.0, partial(purge_expired, sessions)
+        ),
     ]
 
 

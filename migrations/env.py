@@ -12,7 +12,9 @@ from app.models import Base
 from app.models.base import UTCDateTime
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+if config.config_file_name is not None and config.attributes.get(
+    "configure_logger", True
+):
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Environment, Settings
 from app.db import create_engine
 from app.main import create_app
-from app.worker import build_worker
 from app.models import Base
+from app.worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -86,7 +86,9 @@ class _Inbox:
         self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.messages.append(
+            message_from_bytes(envelope.content, policy=policy.default)
+        )
         return "250 Message accepted for delivery"
 
 
@@ -128,7 +130,9 @@ async def _empty_all_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             quoted = ", ".join(f'"{name}"' for name in tables)
-            await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            await connection.execute(
+                text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            )
         else:
             for name in tables:
                 await connection.execute(text(f'DELETE FROM "{name}"'))
@@ -152,7 +156,9 @@ async def app(settings: Settings, clean_database: None) -> AsyncIterator[FastAPI
 
 
 @pytest.fixture
-async def paused_app(settings: Settings, clean_database: None) -> AsyncIterator[FastAPI]:
+async def paused_app(
+    settings: Settings, clean_database: None
+) -> AsyncIterator[FastAPI]:
     """The app with no background worker: jobs wait until a test runs them."""
     application = create_app(settings.model_copy(update={"run_worker": False}))
     async with LifespanManager(application):

@@ -17,13 +17,19 @@ def unique_email(prefix: str = "shopper") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-async def register(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
-    response = await client.post("/register/", json={"email": email, "password": password})
+async def register(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> dict[str, Any]:
+    response = await client.post(
+        "/register/", json={"email": email, "password": password}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> dict[str, Any]:
     response = await client.post("/login/", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return response.json()
@@ -33,7 +39,9 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-async def shopper(client: httpx.AsyncClient, email: str | None = None) -> dict[str, str]:
+async def shopper(
+    client: httpx.AsyncClient, email: str | None = None
+) -> dict[str, str]:
     """Register a new shopper and return their auth headers."""
     email = email or unique_email()
     await register(client, email)
@@ -47,21 +55,30 @@ async def staff(app: FastAPI, client: httpx.AsyncClient) -> dict[str, str]:
     email = unique_email("staff")
     resources = app.state.resources
     async with resources.session_factory() as session, session.begin():
-        await ensure_superuser(session, resources.hasher, email=email, password=PASSWORD)
+        await ensure_superuser(
+            session, resources.hasher, email=email, password=PASSWORD
+        )
     return bearer(await login(client, email))
 
 
 async def create_product(
     client: httpx.AsyncClient, staff_headers: dict[str, str], **fields: Any
 ) -> dict[str, Any]:
-    body = {"name": f"Product {uuid.uuid4().hex[:6]}", "price": 1999, "stock": 10, **fields}
+    body = {
+        "name": f"Product {uuid.uuid4().hex[:6]}",
+        "price": 1999,
+        "stock": 10,
+        **fields,
+    }
     response = await client.post("/products/", json=body, headers=staff_headers)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], timeout: float = 10.0
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    timeout: float = 10.0,
 ) -> T:
     """Call `probe` until `accept` holds for its result, or fail after `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -19,10 +19,16 @@ from tests.helpers import create_product, eventually, shopper, staff
 UNPAID_FOR = timedelta(minutes=30)
 
 
-async def _order(app: FastAPI, client: httpx.AsyncClient, quantity: int = 3) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+async def _order(
+    app: FastAPI, client: httpx.AsyncClient, quantity: int = 3
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     product = await create_product(client, await staff(app, client), stock=5)
     buyer = await shopper(client)
-    await client.post("/cart/items/", json={"product_id": product["id"], "quantity": quantity}, headers=buyer)
+    await client.post(
+        "/cart/items/",
+        json={"product_id": product["id"], "quantity": quantity},
+        headers=buyer,
+    )
     order = await client.post("/checkout/", headers=buyer)
     assert order.status_code == 201
     return order.json(), product, buyer
@@ -50,10 +56,14 @@ async def test_a_stale_unpaid_order_is_cancelled_and_restocked(
     assert await cancel_abandoned_orders(sessions, unpaid_for=UNPAID_FOR) == 1
     assert await cancel_abandoned_orders(sessions, unpaid_for=UNPAID_FOR) == 0
 
-    assert (await client.get(f"/orders/{order['id']}/", headers=buyer)).json()["status"] == "cancelled"
+    assert (await client.get(f"/orders/{order['id']}/", headers=buyer)).json()[
+        "status"
+    ] == "cancelled"
     assert await _stock(client, product["id"]) == 5
     paying = await client.post(
-        "/payments/", json={"order_id": order["id"], "payment_method": "pm_card_visa"}, headers=buyer
+        "/payments/",
+        json={"order_id": order["id"], "payment_method": "pm_card_visa"},
+        headers=buyer,
     )
     assert paying.status_code == 409
     assert paying.json()["code"] == "order_not_payable"
@@ -67,7 +77,10 @@ async def test_two_workers_sweeping_at_once_restock_once(
     await _age(paused_app, order["id"], UNPAID_FOR + timedelta(minutes=1))
     # A second engine stands for a second worker process with its own connections.
     other_engine = create_engine(settings)
-    sweepers = [paused_app.state.resources.session_factory, create_session_factory(other_engine)]
+    sweepers = [
+        paused_app.state.resources.session_factory,
+        create_session_factory(other_engine),
+    ]
 
     try:
         results = await asyncio.gather(
@@ -87,7 +100,9 @@ async def test_fresh_orders_and_orders_being_paid_are_left_alone(
     fresh, fresh_product, _ = await _order(paused_app, client)
     paying, paying_product, buyer = await _order(paused_app, client)
     started = await client.post(
-        "/payments/", json={"order_id": paying["id"], "payment_method": "pm_card_visa"}, headers=buyer
+        "/payments/",
+        json={"order_id": paying["id"], "payment_method": "pm_card_visa"},
+        headers=buyer,
     )
     assert started.status_code == 202
     await _age(paused_app, paying["id"], UNPAID_FOR * 2)
@@ -101,14 +116,21 @@ async def test_fresh_orders_and_orders_being_paid_are_left_alone(
     assert await _stock(client, paying_product["id"]) == 2
 
 
-async def test_the_worker_sweeps_on_its_own(settings: Settings, clean_database: None) -> None:
+async def test_the_worker_sweeps_on_its_own(
+    settings: Settings, clean_database: None
+) -> None:
     fast = settings.model_copy(
-        update={"order_sweep_interval_seconds": 0.1, "order_payment_timeout_seconds": 60}
+        update={
+            "order_sweep_interval_seconds": 0.1,
+            "order_payment_timeout_seconds": 60,
+        }
     )
     app = create_app(fast)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test"
+        ) as client:
             order, product, buyer = await _order(app, client)
             await _age(app, order["id"], timedelta(minutes=2))
 

@@ -8,10 +8,14 @@ from app.models import JobStatus
 from tests.helpers import eventually, shopper, staff
 
 
-async def _dead_job(app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+async def _dead_job(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]
+) -> int:
     resources = app.state.resources
     async with resources.session_factory() as session, session.begin():
-        job = enqueue(session, "retired.job", {"order_id": 7, "token": "sealed"}, max_attempts=1)
+        job = enqueue(
+            session, "retired.job", {"order_id": 7, "token": "sealed"}, max_attempts=1
+        )
         await session.flush()
         job_id = job.id
     app.state.worker.wake_if_enqueued(session)
@@ -24,22 +28,30 @@ async def _dead_job(app: FastAPI, client: httpx.AsyncClient, headers: dict[str, 
     return job_id
 
 
-async def test_staff_list_dead_jobs_with_their_error(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_staff_list_dead_jobs_with_their_error(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     headers = await staff(app, client)
     job_id = await _dead_job(app, client, headers)
 
-    listing = await client.get("/admin/jobs/", params={"status": "dead"}, headers=headers)
+    listing = await client.get(
+        "/admin/jobs/", params={"status": "dead"}, headers=headers
+    )
 
     assert listing.status_code == 200
     [job] = [j for j in listing.json()["items"] if j["id"] == job_id]
     assert job["attempts"] == 1
     assert "no handler" in job["last_error"]
     assert job["payload"] == {"order_id": 7, "token": "[sealed]"}
-    queued = await client.get("/admin/jobs/", params={"status": "queued"}, headers=headers)
+    queued = await client.get(
+        "/admin/jobs/", params={"status": "queued"}, headers=headers
+    )
     assert job_id not in [j["id"] for j in queued.json()["items"]]
 
 
-async def test_a_dead_job_can_be_retried_once_more(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_dead_job_can_be_retried_once_more(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     headers = await staff(app, client)
     job_id = await _dead_job(app, client, headers)
 
@@ -50,7 +62,9 @@ async def test_a_dead_job_can_be_retried_once_more(app: FastAPI, client: httpx.A
     assert retried.json()["attempts"] == 0
 
 
-async def test_only_dead_jobs_are_retried(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_only_dead_jobs_are_retried(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     headers = await staff(app, client)
     resources = app.state.resources
     async with resources.session_factory() as session, session.begin():
@@ -74,10 +88,14 @@ async def test_shoppers_cannot_see_jobs(client: httpx.AsyncClient) -> None:
     assert (await client.get("/admin/jobs/")).status_code == 401
 
 
-async def test_an_unknown_status_is_a_clear_422(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_an_unknown_status_is_a_clear_422(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     headers = await staff(app, client)
 
-    bad = await client.get("/admin/jobs/", params={"status": "sleeping"}, headers=headers)
+    bad = await client.get(
+        "/admin/jobs/", params={"status": "sleeping"}, headers=headers
+    )
 
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "status"

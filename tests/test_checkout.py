@@ -60,10 +60,20 @@ async def test_checkout_snapshots_reserves_stock_and_empties_the_cart(
     assert order["currency"] == "USD"
     assert order["total"] == 2 * 1250 + 3 * 499
     assert order["items"] == [
-        {"product_id": mug["id"], "name": "Mug", "unit_price": 1250, "quantity": 2,
-         "line_total": 2500},
-        {"product_id": tea["id"], "name": "Tea", "unit_price": 499, "quantity": 3,
-         "line_total": 1497},
+        {
+            "product_id": mug["id"],
+            "name": "Mug",
+            "unit_price": 1250,
+            "quantity": 2,
+            "line_total": 2500,
+        },
+        {
+            "product_id": tea["id"],
+            "name": "Tea",
+            "unit_price": 499,
+            "quantity": 3,
+            "line_total": 1497,
+        },
     ]
     assert order["created_at"]
     assert await _stock(client, mug["id"]) == 3

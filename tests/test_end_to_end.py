@@ -15,14 +15,18 @@ NEW_PASSWORD = "a brand new passphrase"
 
 def _reset_token(message: EmailMessage) -> str:
     text = next(
-        part.get_content() for part in message.walk() if part.get_content_type() == "text/plain"
+        part.get_content()
+        for part in message.walk()
+        if part.get_content_type() == "text/plain"
     )
     match = re.search(r"https?://\S+\?token=([A-Za-z0-9_\-]+)", text)
     assert match, f"no reset link in the email: {text!r}"
     return match.group(1)
 
 
-async def _payment_settled(client: httpx.AsyncClient, payment_id: int, headers: dict[str, str]) -> dict[str, Any]:
+async def _payment_settled(
+    client: httpx.AsyncClient, payment_id: int, headers: dict[str, str]
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any]:
         return (await client.get(f"/payments/{payment_id}/", headers=headers)).json()
 
@@ -36,27 +40,38 @@ async def test_register_shop_pay_forget_reset_and_log_in_again(
 
 
 async def shop_journey(
-    client: httpx.AsyncClient, staff_headers: dict[str, str], mailbox: list[EmailMessage]
+    client: httpx.AsyncClient,
+    staff_headers: dict[str, str],
+    mailbox: list[EmailMessage],
 ) -> None:
     """Everything a shopper does, asserted step by step."""
-    mug = await create_product(client, staff_headers, name="Travel Mug", price=2799, stock=5)
-    beans = await create_product(client, staff_headers, name="Espresso Beans", price=1250, stock=9)
+    mug = await create_product(
+        client, staff_headers, name="Travel Mug", price=2799, stock=5
+    )
+    beans = await create_product(
+        client, staff_headers, name="Espresso Beans", price=1250, stock=9
+    )
     email = unique_email()
 
     # Register and log in (the email's case does not matter).
     registered = await client.post(
-        "/register/", json={"email": email.upper(), "password": PASSWORD, "full_name": "Ada"}
+        "/register/",
+        json={"email": email.upper(), "password": PASSWORD, "full_name": "Ada"},
     )
     assert registered.status_code == 201
     assert registered.json()["email"] == email
-    tokens = (await client.post("/login/", json={"email": email, "password": PASSWORD})).json()
+    tokens = (
+        await client.post("/login/", json={"email": email, "password": PASSWORD})
+    ).json()
     headers = bearer(tokens)
     assert (await client.get("/me/", headers=headers)).json()["full_name"] == "Ada"
 
     # Browse and fill the cart.
     found = (await client.get("/products/", params={"q": "mug"})).json()
     assert [p["id"] for p in found["items"]] == [mug["id"]]
-    await client.post("/cart/items/", json={"product_id": mug["id"], "quantity": 2}, headers=headers)
+    await client.post(
+        "/cart/items/", json={"product_id": mug["id"], "quantity": 2}, headers=headers
+    )
     cart = await client.post(
         "/cart/items/", json={"product_id": beans["id"], "quantity": 1}, headers=headers
     )
@@ -89,12 +104,16 @@ async def shop_journey(
     assert paying.json()["amount"] == order["total"]
     paid = await _payment_settled(client, paying.json()["id"], headers)
     assert paid["status"] == "succeeded"
-    assert (await client.get(f"/orders/{order['id']}/", headers=headers)).json()["status"] == "paid"
+    assert (await client.get(f"/orders/{order['id']}/", headers=headers)).json()[
+        "status"
+    ] == "paid"
 
     # Forget the password, read the emailed link, set a new one.
     asked = await client.post("/password-reset/", json={"email": email})
     assert asked.status_code == 202
-    message = await eventually(lambda: _first_to(mailbox, email), lambda m: m is not None)
+    message = await eventually(
+        lambda: _first_to(mailbox, email), lambda m: m is not None
+    )
     confirmed = await client.post(
         "/password-reset/confirm/",
         json={"token": _reset_token(message), "new_password": NEW_PASSWORD},
@@ -103,7 +122,9 @@ async def shop_journey(
 
     # Everything issued before the reset is dead; the new password works.
     assert (await client.get("/me/", headers=headers)).status_code == 401
-    refreshed = await client.post("/token/refresh/", json={"refresh_token": tokens["refresh_token"]})
+    refreshed = await client.post(
+        "/token/refresh/", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refreshed.status_code == 401
     old = await client.post("/login/", json={"email": email, "password": PASSWORD})
     assert old.status_code == 401

@@ -13,7 +13,9 @@ from app.models import IdempotencyRecord, Order, utcnow
 from tests.helpers import create_product, shopper, staff
 
 
-async def _buyer_with_cart(app: FastAPI, client: httpx.AsyncClient, stock: int = 10) -> dict[str, str]:
+async def _buyer_with_cart(
+    app: FastAPI, client: httpx.AsyncClient, stock: int = 10
+) -> dict[str, str]:
     product = await create_product(client, await staff(app, client), stock=stock)
     buyer = await shopper(client)
     added = await client.post(
@@ -28,38 +30,54 @@ async def _order_count(app: FastAPI) -> int:
         return await session.scalar(select(func.count()).select_from(Order)) or 0
 
 
-async def test_racing_twins_with_one_key_make_one_order(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_racing_twins_with_one_key_make_one_order(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     buyer = await _buyer_with_cart(app, client)
     keyed = {**buyer, "Idempotency-Key": "double-tap-1"}
 
-    answers = await asyncio.gather(*(client.post("/checkout/", headers=keyed) for _ in range(5)))
+    answers = await asyncio.gather(
+        *(client.post("/checkout/", headers=keyed) for _ in range(5))
+    )
 
     statuses = Counter(a.status_code for a in answers)
     assert set(statuses) <= {201, 409}, [a.text for a in answers]
     created = {a.json()["id"] for a in answers if a.status_code == 201}
     assert len(created) == 1
-    assert {a.json()["code"] for a in answers if a.status_code == 409} <= {"request_in_progress"}
+    assert {a.json()["code"] for a in answers if a.status_code == 409} <= {
+        "request_in_progress"
+    }
     assert await _order_count(app) == 1
 
 
-async def test_a_key_belongs_to_its_user(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_key_belongs_to_its_user(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     first = await _buyer_with_cart(app, client)
     second = await _buyer_with_cart(app, client)
 
-    one = await client.post("/checkout/", headers={**first, "Idempotency-Key": "shared"})
-    two = await client.post("/checkout/", headers={**second, "Idempotency-Key": "shared"})
+    one = await client.post(
+        "/checkout/", headers={**first, "Idempotency-Key": "shared"}
+    )
+    two = await client.post(
+        "/checkout/", headers={**second, "Idempotency-Key": "shared"}
+    )
 
     assert one.status_code == two.status_code == 201
     assert one.json()["id"] != two.json()["id"]
 
 
-async def test_one_key_on_two_endpoints_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_one_key_on_two_endpoints_is_refused(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     buyer = await _buyer_with_cart(app, client)
     keyed = {**buyer, "Idempotency-Key": "used-for-checkout"}
     order = (await client.post("/checkout/", headers=keyed)).json()
 
     reused = await client.post(
-        "/payments/", json={"order_id": order["id"], "payment_method": "pm_card_visa"}, headers=keyed
+        "/payments/",
+        json={"order_id": order["id"], "payment_method": "pm_card_visa"},
+        headers=keyed,
     )
 
     assert reused.status_code == 422
@@ -69,17 +87,23 @@ async def test_one_key_on_two_endpoints_is_refused(app: FastAPI, client: httpx.A
     ]
 
 
-async def test_a_malformed_key_is_a_clear_400(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_malformed_key_is_a_clear_400(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     buyer = await _buyer_with_cart(app, client)
 
-    too_long = await client.post("/checkout/", headers={**buyer, "Idempotency-Key": "k" * 256})
+    too_long = await client.post(
+        "/checkout/", headers={**buyer, "Idempotency-Key": "k" * 256}
+    )
 
     assert too_long.status_code == 400
     assert too_long.json()["code"] == "invalid_idempotency_key"
     assert await _order_count(app) == 0
 
 
-async def test_a_key_is_forgotten_after_its_time(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_key_is_forgotten_after_its_time(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     buyer = await _buyer_with_cart(app, client)
     keyed = {**buyer, "Idempotency-Key": "old-key"}
     first = await client.post("/checkout/", headers=keyed)
@@ -93,7 +117,9 @@ async def test_a_key_is_forgotten_after_its_time(app: FastAPI, client: httpx.Asy
     assert again.json()["code"] == "cart_empty"
 
 
-async def test_expired_records_are_purged(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_expired_records_are_purged(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     buyer = await _buyer_with_cart(app, client)
     await client.post("/checkout/", headers={**buyer, "Idempotency-Key": "to-purge"})
     sessions = app.state.resources.session_factory
@@ -106,5 +132,7 @@ async def test_expired_records_are_purged(app: FastAPI, client: httpx.AsyncClien
 async def _age_records(app: FastAPI, by: timedelta) -> None:
     async with app.state.resources.session_factory() as session, session.begin():
         await session.execute(
-            update(IdempotencyRecord).values(expires_at=utcnow() - by + timedelta(hours=24))
+            update(IdempotencyRecord).values(
+                expires_at=utcnow() - by + timedelta(hours=24)
+            )
         )

@@ -25,7 +25,9 @@ async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
     await engine.dispose()
 
 
-async def _enqueue(sessions: SessionFactory, count: int = 1, **kwargs: Any) -> list[int]:
+async def _enqueue(
+    sessions: SessionFactory, count: int = 1, **kwargs: Any
+) -> list[int]:
     async with sessions() as session, session.begin():
         jobs = [enqueue(session, "test.job", {"n": n}, **kwargs) for n in range(count)]
         await session.flush()
@@ -101,7 +103,9 @@ async def test_a_job_of_a_dead_worker_is_taken_again_after_its_lease(
 
     claimed = await dying._claim()  # the worker dies before running it
     assert claimed is not None
-    assert not await survivor.run_once(), "a leased job is not taken while the lease runs"
+    assert not await survivor.run_once(), (
+        "a leased job is not taken while the lease runs"
+    )
 
     await _expire_lease(sessions, job_id)
     assert await survivor.run_once()
@@ -130,7 +134,9 @@ async def test_two_workers_never_run_the_same_job(sessions: SessionFactory) -> N
     assert set(runs.values()) == {1}
 
 
-async def test_an_unknown_job_name_is_an_error_not_a_crash(sessions: SessionFactory) -> None:
+async def test_an_unknown_job_name_is_an_error_not_a_crash(
+    sessions: SessionFactory,
+) -> None:
     [job_id] = await _enqueue(sessions, max_attempts=1)
     worker = Worker(sessions, {})
 
@@ -151,7 +157,9 @@ def test_retry_delay_grows_exponentially_with_jitter_and_a_cap() -> None:
 async def _make_due(sessions: SessionFactory, job_id: int) -> None:
     async with sessions() as session, session.begin():
         await session.execute(
-            update(Job).where(Job.id == job_id).values(run_at=utcnow() - timedelta(seconds=1))
+            update(Job)
+            .where(Job.id == job_id)
+            .values(run_at=utcnow() - timedelta(seconds=1))
         )
 
 

@@ -45,7 +45,9 @@ async def test_every_operation_is_described(client: httpx.AsyncClient) -> None:
         assert operation.get("description") or operation.get("summary"), (method, path)
 
 
-async def test_every_protected_operation_documents_401(client: httpx.AsyncClient) -> None:
+async def test_every_protected_operation_documents_401(
+    client: httpx.AsyncClient,
+) -> None:
     schema = (await client.get("/openapi.json")).json()
 
     for method, path, operation in _operations(schema):
@@ -60,7 +62,11 @@ async def test_documented_errors_come_with_examples(client: httpx.AsyncClient) -
         for status, response in operation["responses"].items():
             if status.startswith("4") and status != "422":
                 content = response["content"]["application/json"]
-                assert content.get("examples") or content.get("example"), (method, path, status)
+                assert content.get("examples") or content.get("example"), (
+                    method,
+                    path,
+                    status,
+                )
 
 
 async def test_the_schema_lists_each_path_once_with_its_slash(

@@ -1,7 +1,9 @@
 import httpx
 
 
-async def test_healthz_answers_when_the_process_is_up(client: httpx.AsyncClient) -> None:
+async def test_healthz_answers_when_the_process_is_up(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/healthz")
 
     assert response.status_code == 200
@@ -15,7 +17,9 @@ async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
 
 
-async def test_unknown_path_gets_a_json_error_with_a_code(client: httpx.AsyncClient) -> None:
+async def test_unknown_path_gets_a_json_error_with_a_code(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/no-such-thing/")
 
     assert response.status_code == 404

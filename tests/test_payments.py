@@ -334,7 +334,9 @@ async def test_an_order_cancelled_before_its_charge_is_never_charged(
     payment = (await _pay(client, buyer, order["id"], "pm_card_visa")).json()
     async with paused_app.state.resources.session_factory() as session, session.begin():
         await session.execute(
-            update(Order).where(Order.id == order["id"]).values(status=OrderStatus.CANCELLED)
+            update(Order)
+            .where(Order.id == order["id"])
+            .values(status=OrderStatus.CANCELLED)
         )
 
     await build_worker(paused_app.state.resources).run_until_idle()

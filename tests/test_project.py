@@ -1,4 +1,4 @@
-"""The project as a newcomer and an operator meet it: CLI, migrations, settings, image."""
+"""The project as newcomers and operators meet it: CLI, migrations, settings, image."""
 
 import os
 import re
@@ -45,23 +45,41 @@ async def test_create_superuser_makes_a_staff_account_that_can_log_in(
 ) -> None:
     email = unique_email("admin")
 
-    result = _cli(database_url, "create-superuser", "--email", email, "--password", PASSWORD)
+    result = _cli(
+        database_url, "create-superuser", "--email", email, "--password", PASSWORD
+    )
 
     assert result.returncode == 0, result.stderr
     login = await client.post("/login/", json={"email": email, "password": PASSWORD})
-    me = await client.get("/me/", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    me = await client.get(
+        "/me/", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+    )
     assert me.json()["is_staff"] is True
 
 
 def test_create_superuser_refuses_a_short_password(database_url: str) -> None:
-    result = _cli(database_url, "create-superuser", "--email", unique_email(), "--password", "short")
+    result = _cli(
+        database_url,
+        "create-superuser",
+        "--email",
+        unique_email(),
+        "--password",
+        "short",
+    )
 
     assert result.returncode == 2
     assert "8 to 128" in result.stderr
 
 
 def test_create_superuser_refuses_a_malformed_email(database_url: str) -> None:
-    result = _cli(database_url, "create-superuser", "--email", "not-an-email", "--password", PASSWORD)
+    result = _cli(
+        database_url,
+        "create-superuser",
+        "--email",
+        "not-an-email",
+        "--password",
+        PASSWORD,
+    )
 
     assert result.returncode == 2
     assert result.stderr.startswith("error:")
@@ -89,7 +107,9 @@ def test_production_refuses_the_development_secret() -> None:
 
 def test_production_refuses_to_write_emails_to_the_log() -> None:
     with pytest.raises(ValidationError, match="SMTP_HOST"):
-        Settings(_env_file=None, environment=Environment.PRODUCTION, secret_key="x" * 40)
+        Settings(
+            _env_file=None, environment=Environment.PRODUCTION, secret_key="x" * 40
+        )
 
 
 def test_a_bad_setting_names_its_variable() -> None:

@@ -30,8 +30,17 @@ def server(settings: Settings, clean_database: None) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
     }
     command = [
-        sys.executable, "-m", "uvicorn", "app.main:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--no-access-log",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
@@ -53,7 +62,16 @@ async def test_the_journey_passes_on_two_worker_processes(
 ) -> None:
     email = unique_email("staff")
     created = subprocess.run(
-        [sys.executable, "-m", "app", "create-superuser", "--email", email, "--password", PASSWORD],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "create-superuser",
+            "--email",
+            email,
+            "--password",
+            PASSWORD,
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"},
         capture_output=True,
@@ -63,6 +81,10 @@ async def test_the_journey_passes_on_two_worker_processes(
     assert created.returncode == 0, created.stderr
 
     async with httpx.AsyncClient(base_url=server, timeout=10) as client:
-        await eventually(lambda: _ready(client), lambda status: status == 200, timeout=30)
-        login = await client.post("/login/", json={"email": email, "password": PASSWORD})
+        await eventually(
+            lambda: _ready(client), lambda status: status == 200, timeout=30
+        )
+        login = await client.post(
+            "/login/", json={"email": email, "password": PASSWORD}
+        )
         await shop_journey(client, bearer(login.json()), mailbox)

@@ -24,8 +24,12 @@ async def test_repeated_wrong_passwords_are_slowed_per_account_and_address(
     wrong = {"email": email, "password": "not the password"}
 
     async with _client_from(app, "203.0.113.7") as attacker:
-        answers = [(await attacker.post("/login/", json=wrong)).status_code for _ in range(10)]
-        blocked = await attacker.post("/login/", json={"email": email, "password": PASSWORD})
+        answers = [
+            (await attacker.post("/login/", json=wrong)).status_code for _ in range(10)
+        ]
+        blocked = await attacker.post(
+            "/login/", json={"email": email, "password": PASSWORD}
+        )
 
     assert answers == [401] * 10
     assert blocked.status_code == 429
@@ -33,16 +37,22 @@ async def test_repeated_wrong_passwords_are_slowed_per_account_and_address(
     assert int(blocked.headers["retry-after"]) > 0
     # The owner, elsewhere, still gets in.
     async with _client_from(app, "198.51.100.4") as owner:
-        assert (await owner.post("/login/", json={"email": email, "password": PASSWORD})).status_code == 200
+        assert (
+            await owner.post("/login/", json={"email": email, "password": PASSWORD})
+        ).status_code == 200
 
 
-async def test_a_good_login_clears_the_count(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_a_good_login_clears_the_count(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     email = unique_email()
     await register(client, email)
 
     for _ in range(3):
         for _ in range(9):
-            await client.post("/login/", json={"email": email, "password": "wrong password"})
+            await client.post(
+                "/login/", json={"email": email, "password": "wrong password"}
+            )
         ok = await client.post("/login/", json={"email": email, "password": PASSWORD})
         assert ok.status_code == 200
 
@@ -52,7 +62,8 @@ async def test_reset_requests_are_capped_per_address(client: httpx.AsyncClient) 
     await register(client, email)
 
     answers = [
-        (await client.post("/password-reset/", json={"email": email})).status_code for _ in range(6)
+        (await client.post("/password-reset/", json={"email": email})).status_code
+        for _ in range(6)
     ]
 
     assert answers == [202] * 5 + [429]

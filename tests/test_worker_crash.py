@@ -27,7 +27,9 @@ async def silent_gateway() -> AsyncIterator[tuple[int, asyncio.Event]]:
     called = asyncio.Event()
     held: list[asyncio.StreamWriter] = []
 
-    async def swallow(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def swallow(
+        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         held.append(writer)
         called.set()
 
@@ -42,7 +44,9 @@ async def silent_gateway() -> AsyncIterator[tuple[int, asyncio.Event]]:
 
 async def _job(app: FastAPI) -> Job:
     async with app.state.resources.session_factory() as session:
-        return (await session.scalars(select(Job).where(Job.name == "payments.charge"))).one()
+        return (
+            await session.scalars(select(Job).where(Job.name == "payments.charge"))
+        ).one()
 
 
 async def test_a_killed_workers_charge_completes_once_after_the_lease(
@@ -54,11 +58,15 @@ async def test_a_killed_workers_charge_completes_once_after_the_lease(
     client = paused_client
     buyer = await shopper(client)
     product = await create_product(client, await staff(paused_app, client))
-    await client.post("/cart/items/", json={"product_id": product["id"], "quantity": 1}, headers=buyer)
+    await client.post(
+        "/cart/items/", json={"product_id": product["id"], "quantity": 1}, headers=buyer
+    )
     order = (await client.post("/checkout/", headers=buyer)).json()
     payment = (
         await client.post(
-            "/payments/", json={"order_id": order["id"], "payment_method": "pm_card_visa"}, headers=buyer
+            "/payments/",
+            json={"order_id": order["id"], "payment_method": "pm_card_visa"},
+            headers=buyer,
         )
     ).json()
     gateway_port, gateway_called = silent_gateway
@@ -87,7 +95,9 @@ async def test_a_killed_workers_charge_completes_once_after_the_lease(
     survivor = build_worker(paused_app.state.resources)
     assert not await survivor.run_once(), "the lease still protects the job"
 
-    await asyncio.sleep(max(0.0, (claimed.locked_until - utcnow()).total_seconds()) + 0.2)
+    await asyncio.sleep(
+        max(0.0, (claimed.locked_until - utcnow()).total_seconds()) + 0.2
+    )
     assert await survivor.run_until_idle() == 1
 
     done = await _job(paused_app)
@@ -97,4 +107,6 @@ async def test_a_killed_workers_charge_completes_once_after_the_lease(
         lambda r: r.json()["status"] != "processing",
     )
     assert settled.json()["status"] == "succeeded"
-    assert (await client.get(f"/orders/{order['id']}/", headers=buyer)).json()["status"] == "paid"
+    assert (await client.get(f"/orders/{order['id']}/", headers=buyer)).json()[
+        "status"
+    ] == "paid"

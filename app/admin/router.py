@@ -37,7 +37,9 @@ async def list_jobs(
 @router.post(
     "/admin/jobs/{job_id}/retry/",
     response_model=JobOut,
-    responses=error_responses(NotAuthenticated, Forbidden, NotFound, service.JobNotDead),
+    responses=error_responses(
+        NotAuthenticated, Forbidden, NotFound, service.JobNotDead
+    ),
 )
 async def retry_job(job_id: PathId, session: SessionDep, staff: StaffUser) -> JobOut:
     """Put a dead job back in the queue for a fresh set of attempts."""

@@ -26,7 +26,9 @@ async def list_jobs(
     if status is not None:
         query = query.where(Job.status == status)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    jobs = await session.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset))
+    jobs = await session.scalars(
+        query.order_by(Job.id.desc()).limit(limit).offset(offset)
+    )
     return jobs.all(), total or 0
 
 
@@ -42,5 +44,7 @@ async def retry_dead_job(session: AsyncSession, job_id: int, staff_id: int) -> J
     job.finished_at = None
     await session.flush()
     wake_after_commit(session)
-    logger.info("job.requeued job_id=%s name=%s staff_id=%s", job.id, job.name, staff_id)
+    logger.info(
+        "job.requeued job_id=%s name=%s staff_id=%s", job.id, job.name, staff_id
+    )
     return job

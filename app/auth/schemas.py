@@ -34,6 +34,7 @@ def lookup_email(typed: str) -> str:
     except ValidationError:
         return normalize_email(typed)
 
+
 Password = Annotated[
     str,
     Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH),

@@ -21,8 +21,8 @@ from app.auth.schemas import (
     TokenPair,
     lookup_email,
 )
-from app.inputs import storable_text
 from app.db import SessionFactory
+from app.inputs import storable_text
 from app.models import RefreshToken, User, utcnow
 from app.resources import Resources
 from app.security import PasswordHasher, fingerprint, new_opaque_token

@@ -12,20 +12,32 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionFactory
-from app.models import Order, OrderItem, OrderStatus, Payment, PaymentStatus, Product, utcnow
+from app.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Product,
+    utcnow,
+)
 
 logger = logging.getLogger("app.checkout")
 
 _BATCH = 100
 
 
-async def cancel_abandoned_orders(sessions: SessionFactory, *, unpaid_for: timedelta) -> int:
+async def cancel_abandoned_orders(
+    sessions: SessionFactory, *, unpaid_for: timedelta
+) -> int:
     """Cancel up to a batch of stale unpaid orders; return how many were cancelled."""
     cutoff = utcnow() - unpaid_for
     async with sessions() as session:
         stale = await session.scalars(
             select(Order.id)
-            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.created_at < cutoff)
+            .where(
+                Order.status == OrderStatus.PENDING_PAYMENT, Order.created_at < cutoff
+            )
             .order_by(Order.id)
             .limit(_BATCH)
         )

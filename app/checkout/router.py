@@ -64,7 +64,9 @@ async def list_orders(
 @router.get(
     "/orders/{order_id}/", responses=error_responses(NotAuthenticated, NotFound)
 )
-async def get_order(order_id: PathId, user: CurrentUser, session: SessionDep) -> OrderRead:
+async def get_order(
+    order_id: PathId, user: CurrentUser, session: SessionDep
+) -> OrderRead:
     """One of your orders with the items as sold."""
     order = await service.get_order(session, user.id, order_id)
     return OrderRead.model_validate(order)

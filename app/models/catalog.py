@@ -18,4 +18,6 @@ class Product(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int]
     # Deleting a product hides it; orders keep pointing at it.
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    is_active: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )

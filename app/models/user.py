@@ -17,7 +17,9 @@ class User(TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_staff: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Bumped when the password changes: every token carrying an older value dies.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

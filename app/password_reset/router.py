@@ -9,8 +9,8 @@ from app.errors import error_responses
 from app.password_reset import service
 from app.password_reset.schemas import ResetAnswer, ResetConfirm, ResetRequest
 from app.routing import ShopRouter
-from app.web_client import client_page
 from app.throttle import TooManyAttempts
+from app.web_client import client_page
 
 router = ShopRouter(tags=["password reset"])
 

@@ -2,9 +2,8 @@
 
 from pydantic import BaseModel, Field
 
-from app.inputs import RequestModel
-
 from app.auth.schemas import EmailAddress, Password
+from app.inputs import RequestModel
 
 
 class ResetRequest(RequestModel):

@@ -127,4 +127,3 @@ async def _retire_open_tokens(session: AsyncSession, user_id: int) -> None:
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-

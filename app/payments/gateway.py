@@ -66,7 +66,9 @@ class HttpGateway:
             "Idempotency-Key": idempotency_key,
         }
         try:
-            response = await self._client.post("/v1/payment_intents", data=form, headers=headers)
+            response = await self._client.post(
+                "/v1/payment_intents", data=form, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise GatewayUnavailable(type(exc).__name__) from exc
         return _outcome(response)
@@ -113,7 +115,9 @@ def create_gateway(settings: Settings) -> PaymentGateway:
     timeout = httpx.Timeout(settings.payment_gateway_timeout_seconds)
     api_key = settings.payment_gateway_api_key.get_secret_value()
     if settings.payment_gateway_url is not None:
-        client = httpx.AsyncClient(base_url=str(settings.payment_gateway_url), timeout=timeout)
+        client = httpx.AsyncClient(
+            base_url=str(settings.payment_gateway_url), timeout=timeout
+        )
     else:
         # No URL: the sandbox runs inside this process, still spoken to over HTTP.
         from app.payments.sandbox import create_sandbox_app

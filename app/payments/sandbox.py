@@ -15,15 +15,28 @@ from typing import Any
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-_SUCCEEDING = {"pm_card_visa", "pm_card_visa_debit", "pm_card_mastercard", "pm_card_amex"}
+_SUCCEEDING = {
+    "pm_card_visa",
+    "pm_card_visa_debit",
+    "pm_card_mastercard",
+    "pm_card_amex",
+}
 _DECLINES: dict[str, tuple[str, str, str]] = {
-    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
+    "pm_card_chargeDeclined": (
+        "card_declined",
+        "generic_decline",
+        "Your card was declined.",
+    ),
     "pm_card_chargeDeclinedInsufficientFunds": (
         "card_declined",
         "insufficient_funds",
         "Your card has insufficient funds.",
     ),
-    "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
+    "pm_card_chargeDeclinedExpiredCard": (
+        "expired_card",
+        "expired_card",
+        "Your card has expired.",
+    ),
     "pm_card_chargeDeclinedIncorrectCvc": (
         "incorrect_cvc",
         "incorrect_cvc",
@@ -39,12 +52,16 @@ _DECLINES: dict[str, tuple[str, str, str]] = {
 
 @dataclass
 class _Ledger:
-    by_key: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(default_factory=dict)
+    by_key: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(
+        default_factory=dict
+    )
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: int = 0
 
 
-def _error(status: int, type_: str, message: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+def _error(
+    status: int, type_: str, message: str, **extra: Any
+) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"type": type_, "message": message, **extra}}
 
 
@@ -97,7 +114,9 @@ def create_sandbox_app() -> FastAPI:
         idempotency_key: str | None = Header(default=None),
     ) -> JSONResponse:
         if not authorization.startswith("Bearer sk_test_"):
-            status, body = _error(401, "invalid_request_error", "Invalid API key provided.")
+            status, body = _error(
+                401, "invalid_request_error", "Invalid API key provided."
+            )
             return JSONResponse(body, status_code=status)
         params = {k: str(v) for k, v in (await request.form()).items()}
         if idempotency_key is None:
@@ -113,7 +132,9 @@ def create_sandbox_app() -> FastAPI:
                     "parameters they were first used with.",
                 )
                 return JSONResponse(body, status_code=status)
-            return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+            return JSONResponse(
+                body, status_code=status, headers={"Idempotent-Replayed": "true"}
+            )
         status, body = _confirm(ledger, params)
         ledger.by_key[idempotency_key] = (params, status, body)
         return JSONResponse(body, status_code=status)
@@ -123,7 +144,9 @@ def create_sandbox_app() -> FastAPI:
         intent = ledger.intents.get(intent_id)
         if intent is None:
             status, body = _error(
-                404, "invalid_request_error", f"No such payment_intent: '{intent_id}'",
+                404,
+                "invalid_request_error",
+                f"No such payment_intent: '{intent_id}'",
                 code="resource_missing",
             )
             return JSONResponse(body, status_code=status)

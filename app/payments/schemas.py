@@ -15,6 +15,7 @@ def _not_a_card_number(token: str) -> str:
         raise ValueError("must be a gateway token, not a card number")
     return token
 
+
 # A token the gateway issued for the card; the shop never sees card numbers.
 PaymentMethodToken = Annotated[
     str,

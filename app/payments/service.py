@@ -139,12 +139,14 @@ async def payment_to_charge(session: AsyncSession, payment_id: int) -> Payment |
     payment = await session.get(Payment, payment_id)
     if payment is None or payment.status != PaymentStatus.PROCESSING:
         return None
-    order_status = await session.scalar(select(Order.status).where(Order.id == payment.order_id))
+    order_status = await session.scalar(
+        select(Order.status).where(Order.id == payment.order_id)
+    )
     if order_status != OrderStatus.PENDING_PAYMENT:
         outcome = ChargeOutcome(
             succeeded=False,
             failure_code="order_not_payable",
-            failure_message="The order was no longer awaiting payment; nothing was charged.",
+            failure_message="The order no longer awaited payment; nothing was charged.",
         )
         await _record_failure(session, payment, outcome)
         return None

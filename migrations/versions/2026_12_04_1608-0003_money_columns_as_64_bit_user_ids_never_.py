@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -23,59 +23,80 @@ def upgrade() -> None:
             "users", recreate="always", table_kwargs={"sqlite_autoincrement": True}
         ):
             pass
-    with op.batch_alter_table('order_items', schema=None) as batch_op:
-        batch_op.alter_column('unit_price',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
-        batch_op.alter_column('line_total',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.alter_column(
+            "unit_price",
+            existing_type=sa.INTEGER(),
+            type_=sa.BigInteger(),
+            existing_nullable=False,
+        )
+        batch_op.alter_column(
+            "line_total",
+            existing_type=sa.INTEGER(),
+            type_=sa.BigInteger(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.alter_column('total',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.alter_column(
+            "total",
+            existing_type=sa.INTEGER(),
+            type_=sa.BigInteger(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.alter_column('amount',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.alter_column(
+            "amount",
+            existing_type=sa.INTEGER(),
+            type_=sa.BigInteger(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.alter_column('price',
-               existing_type=sa.INTEGER(),
-               type_=sa.BigInteger(),
-               existing_nullable=False)
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.alter_column(
+            "price",
+            existing_type=sa.INTEGER(),
+            type_=sa.BigInteger(),
+            existing_nullable=False,
+        )
+
 
 def downgrade() -> None:
-    with op.batch_alter_table('products', schema=None) as batch_op:
-        batch_op.alter_column('price',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.alter_column(
+            "price",
+            existing_type=sa.BigInteger(),
+            type_=sa.INTEGER(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.alter_column('amount',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.alter_column(
+            "amount",
+            existing_type=sa.BigInteger(),
+            type_=sa.INTEGER(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.alter_column('total',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.alter_column(
+            "total",
+            existing_type=sa.BigInteger(),
+            type_=sa.INTEGER(),
+            existing_nullable=False,
+        )
 
-    with op.batch_alter_table('order_items', schema=None) as batch_op:
-        batch_op.alter_column('line_total',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
-        batch_op.alter_column('unit_price',
-               existing_type=sa.BigInteger(),
-               type_=sa.INTEGER(),
-               existing_nullable=False)
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.alter_column(
+            "line_total",
+            existing_type=sa.BigInteger(),
+            type_=sa.INTEGER(),
+            existing_nullable=False,
+        )
+        batch_op.alter_column(
+            "unit_price",
+            existing_type=sa.BigInteger(),
+            type_=sa.INTEGER(),
+            existing_nullable=False,
+        )
