@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionFactory
@@ -82,6 +82,19 @@ def enqueue(
 def wake_after_commit(session: AsyncSession) -> None:
     """Have the in-process worker look for jobs as soon as this session commits."""
     session.info[_ENQUEUED_FLAG] = True
+
+
+async def purge_done_jobs(sessions: SessionFactory, *, older_than: timedelta) -> int:
+    """Delete jobs that finished well in the past; dead ones stay for staff."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            delete(Job).where(
+                Job.status == JobStatus.DONE, Job.finished_at < utcnow() - older_than
+            )
+        )
+    if result.rowcount:
+        logger.info("jobs.purged jobs=%s", result.rowcount)
+    return result.rowcount
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

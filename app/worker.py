@@ -6,7 +6,7 @@ from functools import partial
 from app.checkout.abandoned import cancel_abandoned_orders
 from app.db import SessionFactory
 from app.idempotency import purge_expired
-from app.jobs import Handler, PeriodicTask, Worker
+from app.jobs import Handler, PeriodicTask, Worker, purge_done_jobs
 from app.password_reset import jobs as password_reset_jobs
 from app.payments import jobs as payment_jobs
 from app.resources import Resources
@@ -33,6 +33,11 @@ def periodic_tasks(resources: Resources) -> list[PeriodicTask]:
         ),
         PeriodicTask(
             "purge_idempotency_records", 3600.0, partial(purge_expired, sessions)
+        ),
+        PeriodicTask(
+            "purge_done_jobs",
+            3600.0,
+            partial(purge_done_jobs, sessions, older_than=timedelta(days=7)),
         ),
     ]
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db import SessionFactory, create_engine, create_session_factory
-from app.jobs import Worker, enqueue, retry_delay
+from app.jobs import Worker, enqueue, purge_done_jobs, retry_delay
 from app.models import Base, Job, JobStatus, utcnow
 
 
@@ -190,3 +190,27 @@ async def test_stopping_lets_a_running_job_finish(sessions: SessionFactory) -> N
 
     assert finished == [0]
     assert (await _job(sessions, job_id)).status == JobStatus.DONE
+
+
+async def test_old_done_jobs_are_purged_and_dead_ones_kept(
+    sessions: SessionFactory,
+) -> None:
+    done_id, dead_id, recent_id = await _enqueue(sessions, count=3)
+    long_ago = utcnow() - timedelta(days=8)
+    async with sessions() as session, session.begin():
+        for job_id, status, finished in (
+            (done_id, JobStatus.DONE, long_ago),
+            (dead_id, JobStatus.DEAD, long_ago),
+            (recent_id, JobStatus.DONE, utcnow()),
+        ):
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status=status, finished_at=finished)
+            )
+
+    assert await purge_done_jobs(sessions, older_than=timedelta(days=7)) == 1
+
+    async with sessions() as session:
+        left = set(await session.scalars(select(Job.id)))
+    assert left == {dead_id, recent_id}
