@@ -13,6 +13,7 @@ from app.cart.router import router as cart_router
 from app.catalog.router import router as catalog_router
 from app.checkout.router import router as checkout_router
 from app.config import Settings, get_settings
+from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.jobs import Worker
 from app.limits import BodySizeLimitMiddleware
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Accounts, catalog, cart, checkout and payments for a mobile shop.",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     for router in (
         health.router,
         auth_router,
