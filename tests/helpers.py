@@ -1,14 +1,19 @@
 """Small helpers shared by the tests: accounts, products, waiting."""
 
 import asyncio
+import os
+import signal
+import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD
+from app.config import Settings
+from tests.conftest import PASSWORD, ROOT, free_port
 
 T = TypeVar("T")
 
@@ -89,3 +94,48 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"gave up waiting; last result: {result!r}")
         await asyncio.sleep(0.05)
+
+
+def service_environment(settings: Settings, **overrides: str) -> dict[str, str]:
+    """Environment for the service in a process of its own, as these tests run it."""
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "ENVIRONMENT": "test",
+        "SMTP_HOST": settings.smtp_host or "",
+        "SMTP_PORT": str(settings.smtp_port),
+        "SMTP_STARTTLS": "false",
+        "JOB_POLL_SECONDS": "0.1",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+
+
+async def _ready(http: httpx.AsyncClient) -> bool:
+    try:
+        return (await http.get("/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@asynccontextmanager
+async def served(
+    env: dict[str, str], *uvicorn_args: str, port: int | None = None
+) -> AsyncIterator[str]:
+    """The app under uvicorn on a loopback port, once it answers /readyz."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "uvicorn", "app.main:app", "--no-access-log"),
+        *("--host", "127.0.0.1", "--port", str(port), *uvicorn_args),
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+            await eventually(lambda: _ready(http), bool, timeout=30)
+        yield base_url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)

@@ -2,10 +2,7 @@
 every screen must pass (no script error, no policy violation, axe-core clean).
 """
 
-import asyncio
 import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +18,7 @@ from app.db import create_engine, create_session_factory
 from app.models import Job
 from app.seed import seed_demo_catalog
 from tests.conftest import ROOT, free_port
-from tests.helpers import eventually
+from tests.helpers import served, service_environment
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -67,59 +64,16 @@ async def _seed(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _service_environment(settings: Settings, base_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "ENVIRONMENT": "test",
-        "SMTP_HOST": settings.smtp_host or "",
-        "SMTP_PORT": str(settings.smtp_port),
-        "SMTP_STARTTLS": "false",
-        "PASSWORD_RESET_URL": f"{base_url}/reset-password",
-        "JOB_POLL_SECONDS": "0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-async def _answers(http: httpx.AsyncClient) -> bool:
-    try:
-        return (await http.get("/readyz")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture
 async def shop(settings: Settings, clean_database: None) -> AsyncIterator[Shop]:
     """The demo catalog served by uvicorn on a loopback port, mail to the test SMTP."""
     await _seed(settings)
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=ROOT,
-        env=_service_environment(settings, base_url),
-        start_new_session=True,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-            await eventually(lambda: _answers(http), bool, timeout=30)
+    reset_url = f"http://127.0.0.1:{port}/reset-password"
+    env = service_environment(settings, PASSWORD_RESET_URL=reset_url)
+    async with served(env, port=port) as base_url:
         yield Shop(base_url, settings)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 30)
-        await _drop_jobs(settings)
+    await _drop_jobs(settings)
 
 
 async def _drop_jobs(settings: Settings) -> None:
