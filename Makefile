@@ -51,3 +51,9 @@ test: install chromium
 
 clean:
 	rm -rf $(VENV) shop.db shop.db-shm shop.db-wal .pytest_cache
+
+# The load benchmark (README, "Benchmark"): on SQLite, and on PostgreSQL too
+# when BENCH_POSTGRES_URL is set. Flags go in BENCH_ARGS, e.g. "--seconds 2".
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 MAX_PRICE = 100_000_000
 MAX_STOCK = 1_000_000
+MAX_OFFSET = 1_000_000_000
 
 ProductName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
@@ -22,7 +23,8 @@ SearchText = Annotated[
 
 class ProductQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0)] = 0
+    # Bounded so that no offset overflows the database's integers.
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
     q: SearchText | None = Field(
         default=None, description="Case-insensitive substring of the product name"
     )
