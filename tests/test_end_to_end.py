@@ -36,15 +36,17 @@ async def _payment_settled(
 async def test_register_shop_pay_forget_reset_and_log_in_again(
     app: FastAPI, client: httpx.AsyncClient, mailbox: list[EmailMessage]
 ) -> None:
-    await shop_journey(client, await staff(app, client), mailbox)
+    orders = await shop_journey(client, await staff(app, client), mailbox)
+
+    assert [order["status"] for order in orders] == ["paid"]
 
 
 async def shop_journey(
     client: httpx.AsyncClient,
     staff_headers: dict[str, str],
     mailbox: list[EmailMessage],
-) -> None:
-    """Everything a shopper does, asserted step by step."""
+) -> list[dict[str, Any]]:
+    """Everything a shopper does, asserted step by step; answers their orders."""
     mug = await create_product(
         client, staff_headers, name="Travel Mug", price=2799, stock=5
     )
@@ -131,7 +133,7 @@ async def shop_journey(
     new = await client.post("/login/", json={"email": email, "password": NEW_PASSWORD})
     assert new.status_code == 200
     orders = (await client.get("/orders/", headers=bearer(new.json()))).json()
-    assert [o["status"] for o in orders["items"]] == ["paid"]
+    return orders["items"]
 
 
 async def _first_to(mailbox: list[EmailMessage], address: str) -> EmailMessage | None:

@@ -45,4 +45,6 @@ async def test_the_journey_passes_on_two_worker_processes(
         login = await client.post(
             "/login/", json={"email": email, "password": PASSWORD}
         )
-        await shop_journey(client, bearer(login.json()), mailbox)
+        orders = await shop_journey(client, bearer(login.json()), mailbox)
+
+    assert [order["status"] for order in orders] == ["paid"]
