@@ -36,6 +36,8 @@ async def test_a_shopper_registers_shops_and_sees_payments_settle_live(
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await check_screen(page, "02-sign-in")
     await page.get_by_role("link", name="Create an account").click()
+    # Typing before the screen is drawn would type into the screen being replaced.
+    await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
     await page.get_by_label("Email").fill("ada@example")
     await page.get_by_label("Email").blur()
     await expect(
