@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -58,6 +59,13 @@ def _create_sqlite_engine(url: str) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The `insert()` with ON CONFLICT support for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -19,12 +19,11 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import CurrentUser
-from app.db import SessionDep, SessionFactory
+from app.db import SessionDep, SessionFactory, upsert_insert
 from app.deps import SettingsDep
 from app.errors import DomainError, ErrorCode
 from app.models import IdempotencyRecord, utcnow
@@ -130,8 +129,7 @@ async def _claim(
             IdempotencyRecord.expires_at < now,
         )
     )
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     statement = (
         insert(IdempotencyRecord)
         .values(

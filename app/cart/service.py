@@ -8,17 +8,15 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.errors import InsufficientStock
 from app.catalog.service import get_active_product
+from app.db import upsert_insert
 from app.errors import NotFound
 from app.models import CartItem, Product
 
 logger = logging.getLogger("app.cart")
-
-_UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ async def _add_to_line(
     """Insert the line or add to it in one statement; return the new quantity."""
     # One upsert rather than read-then-write: two concurrent adds of the same
     # product would otherwise race for the primary key.
-    insert = _UPSERT_INSERTS[session.get_bind().dialect.name]
+    insert = upsert_insert(session)
     statement = insert(CartItem).values(
         user_id=user_id, product_id=product_id, quantity=quantity
     )
