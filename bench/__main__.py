@@ -20,7 +20,7 @@ from typing import Any
 from bench import report
 from bench.data import postgres_database, sqlite_database
 from bench.load import Driver, find_wrk
-from bench.run import Bench, Options
+from bench.run import GROUPS, Bench, Options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         default="sqlite,postgres",
         help="postgres needs BENCH_POSTGRES_URL",
     )
+    add(
+        "--groups",
+        default=",".join(GROUPS),
+        help="which groups of scenarios to run (a target needs its group)",
+    )
     add("--driver", choices=("auto", "wrk", "python"), default="auto")
     add("--no-install", action="store_true", help="never apt-get install wrk")
     add("--output", type=Path, default=ROOT / "bench-results")
@@ -68,7 +73,16 @@ def _options(args: argparse.Namespace) -> Options:
         memory_first=first,
         memory_total=total,
         cache_seconds=args.cache_seconds,
+        groups=_groups(args.groups),
     )
+
+
+def _groups(listed: str) -> tuple[str, ...]:
+    groups = tuple(name.strip() for name in listed.split(",") if name.strip())
+    unknown = set(groups) - set(GROUPS)
+    if unknown or not groups:
+        sys.exit(f"--groups takes some of {', '.join(GROUPS)}")
+    return groups
 
 
 def _driver(args: argparse.Namespace) -> Driver:

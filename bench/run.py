@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -22,7 +23,14 @@ from bench.load import Call, Driver, Load, RunResult, start_python_module
 from bench.servers import Server
 
 _TOKEN_TTL_SECONDS = 4 * 3600
+# Every measured run follows a run this long of the same calls on the same
+# server: figures are of the steady state, and the warm-up is kept apart as
+# what the first second after a quiet spell looks like.
 _WARM_UP_SECONDS = 1.0
+GROUPS = ("catalog", "database", "logins", "writes", "memory")
+# The service runs as deployed (Makefile, Dockerfile); the ceiling takes
+# uvicorn's defaults, the fastest loop it finds.
+SERVICE_UVICORN_ARGS = ("--loop", "asyncio")
 _MEMORY_SECONDS_BOUND = 900
 
 
@@ -38,6 +46,14 @@ class Options:
     memory_first: int = 10_000
     memory_total: int = 100_000
     cache_seconds: float = 2.0
+    groups: tuple[str, ...] = GROUPS
+
+
+class Warmed(NamedTuple):
+    """A measured run, and the warm-up run just before it."""
+
+    cold: RunResult
+    steady: RunResult
 
 
 @dataclass
@@ -46,13 +62,19 @@ class Scenario:
     ceiling: "Scenario | None" = None
     unit: str = "requests"
     runs: list[RunResult] = field(default_factory=list)
+    # The warm-ups: each run's first second, its answers not yet cached.
+    cold_runs: list[RunResult] = field(default_factory=list)
 
-    def median(self, pick: Callable[[RunResult], float]) -> float:
-        return statistics.median(pick(run) for run in self.runs) if self.runs else 0.0
+    def median(
+        self, pick: Callable[[RunResult], float], *, cold: bool = False
+    ) -> float:
+        runs = self.cold_runs if cold else self.runs
+        return statistics.median(pick(run) for run in runs) if runs else 0.0
 
     @property
     def errors(self) -> int:
-        return sum(run.errors for run in self.runs)
+        """Errors of every run, warm-ups included."""
+        return sum(run.errors for run in (*self.runs, *self.cold_runs))
 
     def ratio(self) -> float | None:
         """Median, over rounds, of this request rate over its ceiling's."""
@@ -121,8 +143,9 @@ class _Servers:
             "LOG_LEVEL": log_level,
             "ACCESS_TOKEN_TTL_SECONDS": str(_TOKEN_TTL_SECONDS),
         }
+        log = self._logs / f"{name}.log"
         return self._serve(
-            Server(name, "app.main:app", env, self._logs / f"{name}.log")
+            Server(name, "app.main:app", env, log, uvicorn_args=SERVICE_UVICORN_ARGS)
         )
 
     def _start_ceiling(self) -> Server:
@@ -186,11 +209,17 @@ class Bench:
                 servers.service.base_url, range(half, half + options.shoppers)
             )
             self._warm_up(servers)
-            self._catalog(result, servers)
-            self._database_path(result, servers)
-            self._logins(result, servers)
-            self._writes(result, servers, cart_tokens, shopper_tokens)
-            self._memory(result, servers, cart_tokens)
+            groups = options.groups
+            if "catalog" in groups:
+                self._catalog(result, servers)
+            if "database" in groups:
+                self._database_path(result, servers)
+            if "logins" in groups:
+                self._logins(result, servers)
+            if "writes" in groups:
+                self._writes(result, servers, cart_tokens, shopper_tokens)
+            if "memory" in groups:
+                self._memory(result, servers, cart_tokens)
         return result
 
     def _load(
@@ -203,15 +232,25 @@ class Bench:
             self.options.seconds,
         )
 
-    def _measure(
-        self, server: Server, call_list: list[Call]
-    ) -> Callable[[], RunResult]:
-        return lambda: self.driver.run(self._load(server, call_list))
+    def _measure(self, server: Server, call_list: list[Call]) -> Callable[[], Warmed]:
+        def warmed() -> Warmed:
+            load = self._load(server, call_list)
+            warm_up = Load(
+                load.base_url, load.calls, load.connections, _WARM_UP_SECONDS
+            )
+            return Warmed(self.driver.run(warm_up), self.driver.run(load))
 
-    def _rounds(self, steps: list[tuple[Scenario, Callable[[], RunResult]]]) -> None:
+        return warmed
+
+    def _rounds(
+        self, steps: list[tuple[Scenario, Callable[[], RunResult | Warmed]]]
+    ) -> None:
         for round_number in range(1, self.options.rounds + 1):
             for scenario, measure in steps:
                 run = measure()
+                if isinstance(run, Warmed):
+                    scenario.cold_runs.append(run.cold)
+                    run = run.steady
                 scenario.runs.append(run)
                 self.say(
                     f"  round {round_number} {scenario.name:<44} {run.rate:>9,.1f}/s"
@@ -266,7 +305,7 @@ class Bench:
         during = add(f"login, {clients} clients, during catalog load", top)
         logins = calls.login(self.options.users)
 
-        def catalog_during_logins() -> RunResult:
+        def catalog_during_logins() -> Warmed:
             return self._catalog_during_logins(service, logins, during)
 
         def logins_alone() -> RunResult:
@@ -282,13 +321,17 @@ class Bench:
 
     def _catalog_during_logins(
         self, service: Server, logins: list[Call], during: Scenario
-    ) -> RunResult:
+    ) -> Warmed:
+        """The catalog, warm-up and measured run, all the while logins go on."""
         options = self.options
         login_load = Load(
-            service.base_url, logins, options.login_clients, options.seconds + 1
+            service.base_url,
+            logins,
+            options.login_clients,
+            _WARM_UP_SECONDS + options.seconds + 1,
         )
         running_logins = self.driver.start(login_load)
-        catalog = self.driver.run(self._load(service, calls.catalog_list()))
+        catalog = self._measure(service, calls.catalog_list())()
         during.runs.append(running_logins.result())
         return catalog
 

@@ -31,6 +31,7 @@ class Server:
         env: dict[str, str],
         log_path: Path,
         ready_path: str = "/healthz",
+        uvicorn_args: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self._ready_url = f"http://127.0.0.1:{{port}}{ready_path}"
@@ -42,7 +43,7 @@ class Server:
             [
                 sys.executable, "-m", "uvicorn", app,
                 "--host", "127.0.0.1", "--port", str(self.port),
-                "--no-access-log", "--log-level", "warning",
+                "--no-access-log", "--log-level", "warning", *uvicorn_args,
             ],
             cwd=ROOT,
             env={**os.environ, **env},

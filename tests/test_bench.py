@@ -14,6 +14,9 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import make_url
 
+from bench.load import RunResult
+from bench.report import judge
+from bench.run import DatabaseRun
 from tests.conftest import ROOT
 
 ISSUE_SCENARIOS = {
@@ -83,9 +86,44 @@ def test_a_tiny_run_writes_a_report_with_every_scenario_and_target(
         assert scenario["rounds"] and scenario["rate"] > 0, name
         assert scenario["ratio_to_ceiling"] is not None, name
         assert {"p50_ms", "p99_ms", "errors"} <= set(scenario), name
+    # Catalog runs are measured warm; their warm-ups are reported as well.
+    for name in ("catalog list", "catalog search", "deep page", "product detail"):
+        assert len(scenarios[name]["cold_rounds"]) == 1, name
+        assert scenarios[name]["cold_p99_ms"] > 0, name
+    assert "caches cold" in run["cold_note"]
     assert len(run["targets"]) == 6
     assert all(isinstance(target["met"], bool) for target in run["targets"])
     assert run["memory"]["total_requests"] >= 600
     assert "targets" in result.stdout and "report written to" in result.stdout
     if server_url:
         assert asyncio.run(_bench_databases(server_url)) == before
+
+
+def _run(p50_ms: float, p99_ms: float, requests: int = 1000) -> RunResult:
+    return RunResult(requests, 1.0, p50_ms, p99_ms, 0, requests)
+
+
+def test_only_the_targets_of_the_groups_that_ran_are_judged() -> None:
+    run = DatabaseRun("sqlite")
+    top, top_detail = (
+        run.add("ceiling: catalog list"),
+        run.add("ceiling: product detail"),
+    )
+    top.runs.append(_run(3, 6, 9000))
+    top_detail.runs.append(_run(3, 6, 9000))
+    run.add("catalog list", top).runs.append(_run(3, 7, 8000))
+    run.add("product detail", top_detail).runs.append(_run(6, 20, 4000))
+    run.add("deep page", top).runs.append(_run(4, 14, 7000))
+    run.add("catalog search", top).runs.append(_run(6, 15, 5000))
+
+    targets = {target.name.split(":")[0]: target for target in judge(run, 16)}
+
+    assert set(targets) == {
+        "catalog list",
+        "product detail",
+        "deep page",
+        "catalog search",
+    }
+    assert targets["product detail"].met is False  # 4000 / 9000 < 0.5
+    assert targets["deep page"].met is True  # 4/3 and 14/7, both within 2x
+    assert targets["catalog search"].met is False  # p99 15/7 > 2x
