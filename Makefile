@@ -24,7 +24,7 @@ seed: migrate
 	$(BIN)/python -m app seed-demo
 
 run: seed
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log --loop asyncio
 
 worker: migrate
 	$(BIN)/python -m app worker

@@ -1,9 +1,10 @@
 """Logging with a request id on every line, and the middleware that sets it."""
 
 import logging
+import os
+import random
 import re
 import time
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +15,11 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s request_id=%(request_id)s"
 
 access_logger = logging.getLogger("app.access")
+# Request ids only tell log lines apart (a client may send its own), so they
+# need no secrecy, and uuid4's system call for fresh randomness cost 5% of a
+# cached catalog answer. A forked worker draws a sequence of its own.
+_request_ids = random.Random()
+os.register_at_fork(after_in_child=_request_ids.seed)
 
 
 class _RequestIdFilter(logging.Filter):
@@ -40,7 +46,7 @@ def printable(text: str) -> str:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_request_ids.getrandbits(128):032x}"
 
 
 class RequestIdMiddleware:

@@ -27,6 +27,14 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    # An index the models keep for one database only (see app/models).
+    dialects = getattr(obj, "info", {}).get("dialects")
+    return dialects is None or context.get_bind().dialect.name in dialects
+
+
 def _database_url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
@@ -49,6 +57,7 @@ def _run_sync(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,6 +1,7 @@
 """Small helpers shared by the tests: accounts, products, waiting."""
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -122,11 +123,12 @@ async def _ready(http: httpx.AsyncClient) -> bool:
 async def served(
     env: dict[str, str], *uvicorn_args: str, port: int | None = None
 ) -> AsyncIterator[str]:
-    """The app under uvicorn on a loopback port, once it answers /readyz."""
+    """The app under uvicorn as deployed, on loopback, once it answers /readyz."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "uvicorn", "app.main:app", "--no-access-log"),
+        *("--loop", "asyncio"),
         *("--host", "127.0.0.1", "--port", str(port), *uvicorn_args),
         cwd=ROOT,
         env=env,
@@ -139,3 +141,14 @@ async def served(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
+
+
+class LogLines(logging.Handler):
+    """Keeps the message of every record it is given, for a test to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())

@@ -13,7 +13,7 @@ from app.main import create_app
 from app.models import utcnow
 from app.observability import printable
 from tests.conftest import PASSWORD, free_port
-from tests.helpers import create_product, shopper, staff
+from tests.helpers import LogLines, create_product, shopper, staff
 
 TOO_BIG_IDS = ["2147483648", "99999999999999999999", "0", "-1"]
 
@@ -207,7 +207,7 @@ async def test_probes_and_logout_answer_with_and_without_slash(
 async def test_a_control_character_in_the_path_cannot_forge_a_log_line(
     client: httpx.AsyncClient,
 ) -> None:
-    handler = _Collect()
+    handler = LogLines()
     records = handler.lines
     access = logging.getLogger("app.access")
     access.addHandler(handler)
@@ -245,12 +245,3 @@ async def test_a_database_that_is_down_answers_503_quickly(settings: Settings) -
 def test_printable_leaves_ordinary_text_alone() -> None:
     assert printable("/products/42/") == "/products/42/"
     assert printable("/café/") == "/café/"
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())

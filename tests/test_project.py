@@ -9,8 +9,10 @@ import tomllib
 import httpx
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Connection, inspect, text
 
 from app.config import Environment, Settings
+from app.db import create_engine
 from tests.conftest import PASSWORD, ROOT
 from tests.helpers import unique_email
 
@@ -100,6 +102,34 @@ def test_migrations_and_models_agree(database_url: str) -> None:
     assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
+def _product_indexes(connection: Connection) -> set[str]:
+    indexes = inspect(connection).get_indexes("products")
+    return {index["name"] or "" for index in indexes}
+
+
+async def test_name_search_has_a_trigram_index_on_postgresql_only(
+    settings: Settings,
+) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            indexes = await connection.run_sync(_product_indexes)
+            definition = None
+            if engine.dialect.name == "postgresql":
+                definition = await connection.scalar(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                    {"name": "ix_products_name_trigrams"},
+                )
+    finally:
+        await engine.dispose()
+
+    on_postgresql = engine.dialect.name == "postgresql"
+    assert ("ix_products_name_trigrams" in indexes) is on_postgresql
+    assert "ix_products_name" in indexes
+    if on_postgresql:
+        assert definition is not None and "USING gin (name gin_trgm_ops)" in definition
+
+
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None, environment=Environment.PRODUCTION, smtp_host="mail")
@@ -132,5 +162,6 @@ def test_dockerfile_matches_the_project() -> None:
     assert '--port \\"$PORT' in dockerfile
     # uvicorn's access log would write query strings, reset tokens included.
     assert "--no-access-log" in dockerfile and "--no-access-log" in makefile
+    assert "--loop asyncio" in dockerfile and "--loop asyncio" in makefile
     # The dependency layer comes before the application code, so it stays cached.
     assert dockerfile.index("pip install -r") < dockerfile.index("COPY app ")
