@@ -72,6 +72,18 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_reader_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for single-statement reads that need no transaction; never write.
+
+    On PostgreSQL they run in autocommit: the read's own BEGIN and ROLLBACK are
+    two round trips fewer, and one statement sees one snapshot anyway. The
+    catalog cache reads with them, many times a second.
+    """
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return create_session_factory(engine)
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Commit when the endpoint returns, roll back when it raises."""
     factory: SessionFactory = request.app.state.resources.session_factory

@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db import SessionFactory, create_engine, create_session_factory
+from app.db import (
+    SessionFactory,
+    create_engine,
+    create_reader_session_factory,
+    create_session_factory,
+)
 from app.mail import Mailer
 from app.payments.gateway import PaymentGateway, create_gateway
 from app.security import AccessTokens, PasswordHasher, Sealer
@@ -17,6 +22,8 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     session_factory: SessionFactory
+    # Single-statement reads outside any request's transaction (catalog cache).
+    reader_sessions: SessionFactory
     hasher: PasswordHasher
     access_tokens: AccessTokens
     sealer: Sealer
@@ -32,6 +39,7 @@ class Resources:
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
+            reader_sessions=create_reader_session_factory(engine),
             hasher=PasswordHasher(settings),
             access_tokens=AccessTokens(settings),
             sealer=Sealer(settings),

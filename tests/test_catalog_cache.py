@@ -470,3 +470,23 @@ async def test_a_busy_answer_is_read_again_in_the_background_before_it_expires()
     assert served_while_refreshing is not None and served_while_refreshing.body == b"v1"
     assert served_after is not None and served_after.body == b"v2"
     assert served_after.expires_at > served_while_refreshing.expires_at
+
+
+@pytest.mark.parametrize(
+    ("read_seconds", "lead_seconds"),
+    [
+        (0.003, 0.5),  # quick reads: the last quarter of a 2 s life
+        (0.4, 0.6),  # slow: 1.5 read times ahead, so the new answer is back in time
+        (3.0, 0.8),  # never earlier than 40% of the life: reads would never stop
+    ],
+)
+def test_the_slower_reads_are_the_earlier_a_refresh_starts(
+    read_seconds: float, lead_seconds: float
+) -> None:
+    cache = CatalogCache(ttl_seconds=2)
+
+    # The read time is smoothed: a run of reads that slow settles it there.
+    leads = [cache._refresh_lead(read_seconds) for _ in range(60)]
+
+    assert leads[-1] == pytest.approx(lead_seconds, rel=0.01)
+    assert leads == sorted(leads)

@@ -56,7 +56,7 @@ def _own_session_loader(
     request: Request, read: Callable[[AsyncSession], Awaitable[dict[Hashable, bytes]]]
 ) -> Loader:
     """A loader with a session of its own: it may refresh after the request ends."""
-    factory = request.app.state.resources.session_factory
+    factory = request.app.state.resources.reader_sessions
 
     async def load() -> dict[Hashable, bytes]:
         async with factory() as session:
