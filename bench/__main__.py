@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.data import postgres_database, sqlite_database
+from bench.data import check_postgres, postgres_database, sqlite_database
 from bench.load import Driver, find_wrk
 from bench.run import GROUPS, Bench, Options
 
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--groups",
         default=",".join(GROUPS),
-        help="which groups of scenarios to run (a target needs its group)",
+        help=f"some of {','.join(GROUPS)}; only their targets are judged",
     )
     add("--driver", choices=("auto", "wrk", "python"), default="auto")
     add("--no-install", action="store_true", help="never apt-get install wrk")
@@ -94,15 +94,36 @@ def _driver(args: argparse.Namespace) -> Driver:
     return Driver(wrk)
 
 
+_DATABASE_NAMES = {
+    "sqlite": "sqlite",
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+}
+
+
 def _databases(args: argparse.Namespace, scratch: Path) -> Iterator[tuple[str, Any]]:
-    wanted = {name.strip() for name in args.databases.split(",")}
+    # Everything is checked before the first database runs: a bad PostgreSQL
+    # URL must not wait for minutes of SQLite to be told.
+    listed = {name.strip() for name in args.databases.split(",") if name.strip()}
+    unknown = listed - set(_DATABASE_NAMES)
+    if unknown or not listed:
+        sys.exit(f"--databases takes sqlite and/or postgres, not {', '.join(unknown)}")
+    wanted = {_DATABASE_NAMES[name] for name in listed}
+    postgres_url = os.environ.get("BENCH_POSTGRES_URL")
+    if "postgresql" in wanted and postgres_url:
+        problem = check_postgres(postgres_url)
+        if problem:
+            sys.exit(f"BENCH_POSTGRES_URL: {problem}")
+    elif "postgresql" in wanted:
+        if wanted == {"postgresql"}:
+            sys.exit(
+                "PostgreSQL needs BENCH_POSTGRES_URL, and nothing else was asked for"
+            )
+        print("PostgreSQL skipped: set BENCH_POSTGRES_URL to run it too", flush=True)
     if "sqlite" in wanted:
         yield "sqlite", sqlite_database(scratch)
-    postgres_url = os.environ.get("BENCH_POSTGRES_URL")
-    if "postgres" in wanted and postgres_url:
+    if "postgresql" in wanted and postgres_url:
         yield "postgresql", postgres_database(postgres_url)
-    elif "postgres" in wanted:
-        print("PostgreSQL skipped: set BENCH_POSTGRES_URL to run it too", flush=True)
 
 
 def _say(text: str) -> None:

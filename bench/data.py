@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert, make_url, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
@@ -107,13 +108,15 @@ def _user_rows(count: int, password_hash: str) -> Iterator[dict[str, object]]:
 
 
 def migrate(database_url: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"alembic upgrade head failed:\n{done.stderr[-2000:]}")
 
 
 async def _fill(database_url: str, products: int, users: int) -> None:
@@ -156,6 +159,23 @@ async def _postgres_admin(server_url: str, statement: str) -> None:
         await connection.execute(statement)
     finally:
         await connection.close()
+
+
+def check_postgres(server_url: str) -> str | None:
+    """Why the benchmark cannot use that server, or None if it can."""
+    try:
+        url = make_url(server_url)
+    except ArgumentError as error:
+        return str(error)
+    if url.drivername != "postgresql+asyncpg":
+        return "use a postgresql+asyncpg:// URL"
+    import asyncpg
+
+    try:
+        asyncio.run(_postgres_admin(server_url, "SELECT 1"))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        return f"cannot connect ({type(error).__name__}: {error})"
+    return None
 
 
 @contextmanager
