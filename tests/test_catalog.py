@@ -77,6 +77,8 @@ async def test_list_pages_by_limit_and_offset_in_id_order(
         ({"offset": -1}, "offset"),
         ({"q": "   "}, "q"),
         ({"q": "x" * 101}, "q"),
+        # Cut at the NUL, SQLite would have searched for names ending in "a".
+        ({"q": "a\x00b"}, "q"),
     ],
 )
 async def test_bad_list_parameters_are_422_naming_the_field(
@@ -356,3 +358,34 @@ async def test_anonymous_may_not_change_the_catalog(
     assert [r.status_code for r in responses] == [401, 401, 401]
     assert {r.json()["code"] for r in responses} == {"not_authenticated"}
     assert (await client.get("/products/")).json()["total"] == 1
+
+
+@pytest.mark.parametrize("product_id", [2**31 - 1, 2**31 - 60, 2**31, 3_000_000_000])
+async def test_ids_at_and_past_the_largest_key_are_404_everywhere(
+    client: httpx.AsyncClient, staff_headers: Headers, product_id: int
+) -> None:
+    # A detail miss reads a block of ids; near the end of the key range that
+    # block must not reach past it (PostgreSQL would refuse the number).
+    path = f"/products/{product_id}/"
+
+    answers = [
+        await client.get(path),
+        await client.patch(path, json={"stock": 1}, headers=staff_headers),
+        await client.delete(path, headers=staff_headers),
+    ]
+
+    assert [answer.status_code for answer in answers] == [404, 404, 404]
+    assert {answer.json()["code"] for answer in answers} == {"not_found"}
+
+
+async def test_product_text_with_nul_is_refused_on_every_database(
+    client: httpx.AsyncClient, staff_headers: Headers
+) -> None:
+    created = await client.post(
+        "/products/",
+        json={"name": "nul\u0000name", "price": 100, "stock": 1},
+        headers=staff_headers,
+    )
+
+    assert created.status_code == 422
+    assert _error_fields(created) == {"name"}

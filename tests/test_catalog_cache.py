@@ -490,3 +490,23 @@ def test_the_slower_reads_are_the_earlier_a_refresh_starts(
 
     assert leads[-1] == pytest.approx(lead_seconds, rel=0.01)
     assert leads == sorted(leads)
+
+
+async def test_the_cache_holds_a_bounded_number_of_bytes() -> None:
+    cache = CatalogCache(ttl_seconds=60, max_bytes=2_500)
+
+    for n in range(5):
+
+        async def load(n: int = n) -> dict[Any, bytes]:
+            return {n: b"x" * 1_000}
+
+        answer = await cache.answer(n, load)
+        assert answer is not None  # served even when it cannot all be kept
+
+    assert [cache.fresh(n) is not None for n in range(5)] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]

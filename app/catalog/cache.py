@@ -38,6 +38,9 @@ logger = logging.getLogger("app.catalog")
 # Enough for every product and a few thousand pages; expired answers are
 # dropped first, so in practice the cache holds what was asked for lately.
 MAX_ENTRIES = 20_000
+# And a bound in bytes: a hundred 100-item pages of long descriptions weigh
+# more than ten thousand products.
+MAX_BYTES = 64 * 1024 * 1024
 # Lives are spread over the last fifth of the limit, so that answers read
 # together (every block of products, at start) are not all read again at once.
 _LIFE_SPREAD = 0.2
@@ -79,10 +82,17 @@ _Read = dict[Hashable, _Stored]
 class CatalogCache:
     """Answers by key, each fresh for `ttl_seconds`; 0 turns caching off."""
 
-    def __init__(self, ttl_seconds: float, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_entries: int = MAX_ENTRIES,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         self.ttl_seconds = ttl_seconds
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
         self._entries: dict[Hashable, _Stored] = {}
+        self._bytes = 0
         # How to read each load again, until its answers expire.
         self._loaders: dict[Hashable, tuple[Loader, float]] = {}
         # Reads under way, by load key: misses of the same load wait for it.
@@ -134,6 +144,7 @@ class CatalogCache:
     def clear(self) -> None:
         """Forget every answer; reads under way will not be kept."""
         self._entries.clear()
+        self._bytes = 0
         self._loaders.clear()
         self._loads.clear()
         self._generation += 1
@@ -202,8 +213,11 @@ class CatalogCache:
     def _keep(self, read: _Read, load_key: Hashable, load: Loader) -> None:
         # Re-inserted at the end, so both dicts stay in the order of expiry.
         for key, stored in read.items():
-            self._entries.pop(key, None)
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._bytes -= len(replaced[0])
             self._entries[key] = stored
+            self._bytes += len(stored[0])
         if read:
             expires_at = next(iter(read.values()))[2]
             self._loaders.pop(load_key, None)
@@ -214,10 +228,13 @@ class CatalogCache:
         now = time.monotonic()
         while self._entries:
             oldest_key = next(iter(self._entries))
-            expired = self._entries[oldest_key][2] <= now
-            if not expired and len(self._entries) <= self._max_entries:
+            oldest = self._entries[oldest_key]
+            expired = oldest[2] <= now
+            too_many = len(self._entries) > self._max_entries
+            if not (expired or too_many or self._bytes > self._max_bytes):
                 break
             del self._entries[oldest_key]
+            self._bytes -= len(oldest[0])
         while self._loaders:
             oldest_load = next(iter(self._loaders))
             if self._loaders[oldest_load][1] > now:

@@ -26,6 +26,7 @@ from app.catalog.schemas import (
 from app.db import SessionDep
 from app.deps import SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound, error_responses
+from app.inputs import MAX_ID
 from app.routing import ShopRouter
 
 router = ShopRouter(tags=["catalog"], route_class=CachedReadRoute)
@@ -37,7 +38,6 @@ _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 # A product detail miss reads the block of ids around it: browsing many
 # products then costs one query per block rather than one per product.
 _PRODUCT_BLOCK = 100
-_MAX_ID = 2**63 - 1
 
 
 def _page_key(request: Request) -> Hashable:
@@ -99,7 +99,7 @@ async def list_products(
 @cached_by(_product_key)
 async def get_product(product_id: int, request: Request) -> Response:
     """One product on sale."""
-    if not 0 < product_id <= _MAX_ID:
+    if not 0 < product_id <= MAX_ID:
         raise NotFound("Product not found")
     cache = catalog_cache(request)
     first, last = _ids_to_read(product_id, cache)
@@ -121,7 +121,7 @@ def _ids_to_read(product_id: int, cache: CatalogCache) -> tuple[int, int]:
     if not cache.enabled:
         return product_id, product_id
     first = product_id - product_id % _PRODUCT_BLOCK
-    return first, min(first + _PRODUCT_BLOCK - 1, _MAX_ID)
+    return first, min(first + _PRODUCT_BLOCK - 1, MAX_ID)
 
 
 @router.post(

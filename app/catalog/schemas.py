@@ -4,6 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.inputs import RequestModel
+
 MAX_PRICE = 100_000_000
 MAX_STOCK = 1_000_000
 MAX_OFFSET = 1_000_000_000
@@ -21,7 +23,7 @@ SearchText = Annotated[
 ]
 
 
-class ProductQuery(BaseModel):
+class ProductQuery(RequestModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     # Bounded so that no offset overflows the database's integers.
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
@@ -30,7 +32,7 @@ class ProductQuery(BaseModel):
     )
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(RequestModel):
     name: ProductName
     description: Description = ""
     price: Price
@@ -40,7 +42,7 @@ class ProductCreate(BaseModel):
     stock: Stock
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(RequestModel):
     """Only the fields sent change; none of them may be null."""
 
     name: ProductName | None = None

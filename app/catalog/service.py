@@ -13,6 +13,7 @@ from app.catalog.cache import MAX_ENTRIES
 from app.catalog.errors import CurrencyMismatch
 from app.catalog.schemas import ProductCreate, ProductOut, ProductPage
 from app.errors import NotFound
+from app.inputs import MAX_ID
 from app.models import CartItem, Product
 
 logger = logging.getLogger("app.catalog")
@@ -117,6 +118,8 @@ async def products_json(
 
 async def get_active_product(session: AsyncSession, product_id: int) -> Product:
     """The product shoppers can see, or `NotFound` (also when it was deleted)."""
+    if not 0 < product_id <= MAX_ID:
+        raise NotFound("Product not found")
     product = await session.scalar(
         select(Product).where(Product.id == product_id, Product.is_active.is_(True))
     )
@@ -182,6 +185,8 @@ async def hide_product(
     session: AsyncSession, product_id: int, *, staff_id: int
 ) -> None:
     """Take a product off sale and out of every cart; placed orders keep it."""
+    if not 0 < product_id <= MAX_ID:
+        raise NotFound("Product not found")
     # A conditional UPDATE, so two concurrent deletes cannot both succeed.
     hidden = await session.execute(
         update(Product)
