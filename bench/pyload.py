@@ -11,6 +11,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,19 +73,25 @@ async def run(spec: dict[str, Any]) -> dict[str, int]:
             for _ in range(spec["connections"])
         )
     )
+    return summary(tally.latencies, started, tally.errors)
+
+
+def summary(latencies: list[float], started: float, errors: int) -> dict[str, int]:
+    """A run's result in the shape `bench.load` reads (wrk's, in microseconds)."""
     return {
-        "requests": len(tally.latencies),
+        "requests": len(latencies),
         "duration_us": int((time.monotonic() - started) * 1e6),
-        "p50_us": int(percentile(tally.latencies, 0.50) * 1e6),
-        "p99_us": int(percentile(tally.latencies, 0.99) * 1e6),
-        "errors": tally.errors,
+        "p50_us": int(percentile(latencies, 0.50) * 1e6),
+        "p99_us": int(percentile(latencies, 0.99) * 1e6),
+        "errors": errors,
     }
 
 
-def main() -> None:
+def main(run: Callable[[dict[str, Any]], Awaitable[dict[str, int]]]) -> None:
+    """Run the load the spec file names, and print its result for `bench.load`."""
     spec = json.loads(Path(sys.argv[1]).read_text())
     print(_MARK + json.dumps(asyncio.run(run(spec))), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(run)
