@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.catalog.cache import CatalogCache, register_cache, unregister_cache
+from app.catalog.stamp import stamp_reader
 from app.config import Settings
 from app.db import (
     SessionFactory,
@@ -24,6 +26,7 @@ class Resources:
     session_factory: SessionFactory
     # Single-statement reads outside any request's transaction (catalog cache).
     reader_sessions: SessionFactory
+    catalog_cache: CatalogCache
     hasher: PasswordHasher
     access_tokens: AccessTokens
     sealer: Sealer
@@ -35,11 +38,17 @@ class Resources:
     @classmethod
     def open(cls, settings: Settings) -> "Resources":
         engine = create_engine(settings)
+        reader_sessions = create_reader_session_factory(engine)
+        catalog_cache = CatalogCache(
+            settings.catalog_cache_seconds,
+            stamp_reader=stamp_reader(engine, reader_sessions),
+        )
         return cls(
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
-            reader_sessions=create_reader_session_factory(engine),
+            reader_sessions=reader_sessions,
+            catalog_cache=register_cache(engine.sync_engine, catalog_cache),
             hasher=PasswordHasher(settings),
             access_tokens=AccessTokens(settings),
             sealer=Sealer(settings),
@@ -55,5 +64,7 @@ class Resources:
         )
 
     async def close(self) -> None:
+        # The cache's stamp reader holds the engine: the registry would keep both.
+        unregister_cache(self.engine.sync_engine)
         await self.gateway.aclose()
         await self.engine.dispose()

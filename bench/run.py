@@ -19,7 +19,14 @@ import httpx
 
 from bench import calls
 from bench.data import PASSWORD, build, user_email
-from bench.load import Call, Driver, Load, RunResult, start_python_module
+from bench.load import (
+    Call,
+    Driver,
+    Load,
+    RunningLoad,
+    RunResult,
+    start_python_module,
+)
 from bench.servers import Server
 
 _TOKEN_TTL_SECONDS = 4 * 3600
@@ -348,25 +355,44 @@ class Bench:
         adds = calls.add_to_cart(cart_tokens, self.options.products)
 
         def purchases() -> RunResult:
-            return self._purchases(servers.service, shopper_tokens)
+            return self._purchases(servers.service, shopper_tokens).result()
+
+        # Every checkout takes stock, a change to the catalog: how searches
+        # fare when the cache must keep reading them again.
+        during = result.add("purchase, during catalog search", top, unit="purchases")
+
+        def search_during_purchases() -> Warmed:
+            seconds = _WARM_UP_SECONDS + self.options.seconds + 1
+            buying = self._purchases(servers.service, shopper_tokens, seconds)
+            search = self._measure(servers.service, calls.search(self.options.products))
+            try:
+                return search()
+            finally:
+                during.runs.append(buying.result())
 
         self._rounds([
             (top, self._measure(servers.ceiling, calls.catalog_list())),
             (result.add("add to cart", top), self._measure(servers.service, adds)),
             (result.add("purchase", top, unit="purchases"), purchases),
+            (
+                result.add("catalog search, during purchases", top),
+                search_during_purchases,
+            ),
         ])  # fmt: skip
 
-    def _purchases(self, service: Server, tokens: list[str]) -> RunResult:
+    def _purchases(
+        self, service: Server, tokens: list[str], seconds: float | None = None
+    ) -> RunningLoad:
+        if seconds is None:
+            seconds = self.options.seconds
         spec = {
             "base_url": service.base_url,
             "tokens": tokens,
             "products": self.options.products,
-            "seconds": self.options.seconds,
+            "seconds": seconds,
             "max_purchases": 100_000,
         }
-        return start_python_module(
-            "bench.purchase", spec, self.options.seconds
-        ).result()
+        return start_python_module("bench.purchase", spec, seconds)
 
     def _memory(
         self, result: DatabaseRun, servers: _Servers, tokens: list[str]

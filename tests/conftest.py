@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Environment, Settings
 from app.db import create_engine
 from app.main import create_app
-from app.models import Base
+from app.models import Base, CatalogStamp
 from app.worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +126,12 @@ def settings(database_url: str, smtp_server: tuple[int, _Inbox]) -> Settings:
 
 
 async def _empty_all_tables(engine: AsyncEngine) -> None:
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    # The catalog stamp's one row is schema, not test data (and SQLite only).
+    tables = [
+        table.name
+        for table in reversed(Base.metadata.sorted_tables)
+        if table is not CatalogStamp.__table__
+    ]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             quoted = ", ".join(f'"{name}"' for name in tables)

@@ -12,7 +12,13 @@ from app.catalog.cache import CatalogCache
 from app.config import Settings
 from app.db import create_engine
 from app.models import Product
-from tests.helpers import create_product, eventually, shopper, staff
+from tests.helpers import (
+    create_product,
+    eventually,
+    shopper,
+    staff,
+    statements_run,
+)
 
 Headers = dict[str, str]
 CACHE_SECONDS = 1.0
@@ -158,6 +164,37 @@ async def test_stock_taken_by_a_checkout_shows_at_once(
 
     assert checkout.status_code == 201, checkout.text
     assert (await client.get(f"/products/{mug['id']}/")).json()["stock"] == 3
+
+
+async def test_a_checkout_keeps_what_it_did_not_change_and_lists_catch_up(
+    app: FastAPI, client: httpx.AsyncClient, staff_headers: Headers
+) -> None:
+    mug = await create_product(client, staff_headers, name="Mug", stock=5)
+    cup = await create_product(client, staff_headers, name="Cup", stock=5)
+    buyer = await shopper(client)
+    await client.post(
+        "/cart/items/", json={"product_id": mug["id"], "quantity": 2}, headers=buyer
+    )
+    assert (await client.get(f"/products/{cup['id']}/")).status_code == 200
+    assert (await client.get("/products/", params={"q": "cup"})).status_code == 200
+    loop = asyncio.get_running_loop()
+
+    assert (await client.post("/checkout/", headers=buyer)).status_code == 201
+    bought_at = loop.time()
+    with statements_run(app) as seen:
+        other_product = await client.get(f"/products/{cup['id']}/")
+        other_search = await client.get("/products/", params={"q": "cup"})
+
+    # Only the product whose stock moved is read again; the rest stays cached.
+    assert [s for s in seen if "FROM products" in s] == []
+    assert other_product.json()["stock"] == 5 and other_search.json()["total"] == 1
+
+    async def listed_stock() -> int:
+        page = (await client.get("/products/", params={"q": "mug"})).json()
+        return page["items"][0]["stock"]
+
+    await eventually(listed_stock, lambda stock: stock == 3, timeout=3 * CACHE_SECONDS)
+    assert loop.time() - bought_at <= CACHE_SECONDS + 0.5
 
 
 async def test_a_change_in_another_process_shows_within_the_freshness_limit(
@@ -351,6 +388,31 @@ async def test_a_read_that_began_before_a_change_is_not_kept() -> None:
     assert newer is not None and newer.body == b"new"
     kept = cache.fresh("page")
     assert kept is not None and kept.body == b"new"
+
+
+async def test_a_read_that_began_before_a_key_was_forgotten_does_not_keep_it() -> None:
+    cache = CatalogCache(ttl_seconds=5)
+    release = asyncio.Event()
+
+    async def slow_old_read() -> dict[Any, bytes]:
+        await release.wait()
+        return {"mug": b"old", "cup": b"cup"}
+
+    async def new_read() -> dict[Any, bytes]:
+        return {"mug": b"new", "cup": b"cup"}
+
+    reading = asyncio.create_task(cache.answer("cup", slow_old_read, load_key="all"))
+    await asyncio.sleep(0)
+    cache.forget(["mug"])  # a checkout here took the mug's stock
+    # The miss does not wait for the read that may not show the checkout.
+    asked_after = await cache.answer("mug", new_read, load_key="all")
+    release.set()
+    await reading
+
+    assert asked_after is not None and asked_after.body == b"new"
+    kept = cache.fresh("mug")
+    assert kept is not None and kept.body == b"new"
+    assert cache.fresh("cup") is not None
 
 
 async def test_answers_expire_after_the_freshness_limit() -> None:

@@ -12,15 +12,14 @@ from sqlalchemy import select, update
 from app.config import Settings
 from app.db import SessionFactory, create_engine, create_session_factory
 from app.jobs import Worker, enqueue, purge_done_jobs, retry_delay
-from app.models import Base, Job, JobStatus, utcnow
+from app.models import Job, JobStatus, utcnow
 
 
 @pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionFactory]:
+async def sessions(
+    settings: Settings, clean_database: None
+) -> AsyncIterator[SessionFactory]:
     engine = create_engine(settings)
-    async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(table.delete())
     yield create_session_factory(engine)
     await engine.dispose()
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from fastapi import Request, Response, status
 from fastapi.routing import APIRoute
 
-from app.catalog.cache import CachedAnswer, CatalogCache, cache_for
+from app.catalog.cache import CachedAnswer, CatalogCache
 
 CacheKey = Callable[[Request], Hashable | None]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -27,10 +27,8 @@ _CACHE_KEY_ATTRIBUTE = "catalog_cache_key"
 
 
 def catalog_cache(request: Request) -> CatalogCache:
-    resources = request.app.state.resources
-    return cache_for(
-        resources.engine.sync_engine, resources.settings.catalog_cache_seconds
-    )
+    cache: CatalogCache = request.app.state.resources.catalog_cache
+    return cache
 
 
 def send_answer(request: Request, answer: CachedAnswer) -> Response:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import StaffUser
 from app.catalog import service
-from app.catalog.cache import CatalogCache, Loader
+from app.catalog.cache import CatalogCache, Loader, product_answer_key
 from app.catalog.errors import CurrencyMismatch
 from app.catalog.http_cache import (
     CachedReadRoute,
@@ -49,7 +49,7 @@ def _product_key(request: Request) -> Hashable | None:
     raw = request.path_params.get("product_id", "")
     if not (raw.isascii() and raw.isdigit()) or raw != str(int(raw)):
         return None
-    return ("product", int(raw))
+    return product_answer_key(int(raw))
 
 
 def _own_session_loader(
@@ -106,11 +106,11 @@ async def get_product(product_id: int, request: Request) -> Response:
 
     async def read_products(session: AsyncSession) -> dict[Hashable, bytes]:
         bodies = await service.products_json(session, first, last)
-        return {("product", id_): body for id_, body in bodies.items()}
+        return {product_answer_key(id_): body for id_, body in bodies.items()}
 
     loader = _own_session_loader(request, read_products)
     answer = await cache.answer(
-        ("product", product_id), loader, load_key=("products", first)
+        product_answer_key(product_id), loader, load_key=("products", first)
     )
     if answer is None:
         raise NotFound("Product not found")

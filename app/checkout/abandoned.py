@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.cache import moves_stock_of
 from app.db import SessionFactory
 from app.models import (
     Order,
@@ -91,5 +92,8 @@ async def _return_stock(session: AsyncSession, order_id: int) -> None:
             update(Product)
             .where(Product.id == product_id)
             .values(stock=Product.stock + quantity)
-            .execution_options(synchronize_session=False)
+            .execution_options(
+                synchronize_session=False,
+                **moves_stock_of(product_id),
+            )
         )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.cart.service import cart_lines
+from app.catalog.cache import moves_stock_of
 from app.catalog.errors import CurrencyMismatch, InsufficientStock
 from app.errors import DomainError, ErrorCode, NotFound
 from app.models import CartItem, Order, OrderItem, OrderStatus, Product
@@ -138,7 +139,10 @@ async def _reserve_stock(session: AsyncSession, line: _Line) -> _Reserved:
         )
         .values(stock=Product.stock - line.quantity)
         .returning(Product.name, Product.price, Product.currency)
-        .execution_options(synchronize_session=False)
+        .execution_options(
+            synchronize_session=False,
+            **moves_stock_of(line.product_id),
+        )
     )
     row = taken.first()
     if row is None:

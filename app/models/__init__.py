@@ -2,7 +2,7 @@
 
 from app.models.base import Base, utcnow
 from app.models.cart import CartItem
-from app.models.catalog import Product
+from app.models.catalog import CatalogStamp, Product
 from app.models.idempotency import IdempotencyRecord
 from app.models.job import Job, JobStatus
 from app.models.order import Order, OrderItem, OrderStatus
@@ -12,6 +12,7 @@ from app.models.user import PasswordResetToken, RefreshToken, User
 __all__ = [
     "Base",
     "CartItem",
+    "CatalogStamp",
     "IdempotencyRecord",
     "Job",
     "JobStatus",

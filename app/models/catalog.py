@@ -42,3 +42,24 @@ Index(
     postgresql_ops={"name": "gin_trgm_ops"},
     info={"dialects": ("postgresql",)},
 )
+
+
+class CatalogStamp(Base):
+    """SQLite only: one row whose stamp every change to `products` draws anew.
+
+    Triggers made by migration 0005 write a new random stamp in the same
+    transaction as any insert, update or delete on `products`, whoever makes
+    it. A process that finds the stamp it saw before its last read knows its
+    cached answers still hold, and need not read them again
+    (`app.catalog.stamp`). A migration that rebuilds `products` on SQLite
+    (a batch operation) drops those triggers: it must create them again.
+    """
+
+    __tablename__ = "catalog_stamp"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        {"info": {"dialects": ("sqlite",)}},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)
