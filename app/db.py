@@ -1,11 +1,12 @@
 """Database engine, sessions, and the one-transaction-per-request dependency."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from app.config import Settings
 
 SessionFactory = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 
 _CONNECT_TIMEOUT_SECONDS = 5
 
@@ -33,6 +35,44 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Failed statements are logged; their parameters may be hashes or emails.
         hide_parameters=True,
     )
+
+
+def create_reader_engine(settings: Settings, engine: AsyncEngine) -> AsyncEngine:
+    """The engine for single-statement reads that need no transaction; never write.
+
+    On PostgreSQL it has a small pool of its own, in autocommit (a read's own
+    BEGIN and ROLLBACK would be two round trips more, and one statement sees
+    one snapshot anyway) and without a ping at checkout (one more): the
+    catalog cache reads with it many times a second, on an event loop where
+    every round trip waits its turn. A connection that died is noticed by the
+    read that uses it (see `retry_once_if_disconnected`). SQLite reads share
+    `engine`.
+    """
+    if settings.is_sqlite:
+        return engine
+    size = max(2, settings.db_pool_size // 2)
+    return create_async_engine(
+        settings.database_url,
+        pool_size=size,
+        max_overflow=size,
+        isolation_level="AUTOCOMMIT",
+        connect_args=_postgres_connect_args(settings),
+        hide_parameters=True,
+    )
+
+
+async def retry_once_if_disconnected(read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, once more if the database connection it used had died.
+
+    The pool then drops its other connections too, so the second read
+    connects afresh (after a database restart, say).
+    """
+    try:
+        return await read()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return await read()
 
 
 def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
@@ -70,18 +110,6 @@ def upsert_insert(session: AsyncSession) -> Any:
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def create_reader_session_factory(engine: AsyncEngine) -> SessionFactory:
-    """Sessions for single-statement reads that need no transaction; never write.
-
-    On PostgreSQL they run in autocommit: the read's own BEGIN and ROLLBACK are
-    two round trips fewer, and one statement sees one snapshot anyway. The
-    catalog cache reads with them, many times a second.
-    """
-    if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return create_session_factory(engine)
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.db import (
     SessionFactory,
     create_engine,
-    create_reader_session_factory,
+    create_reader_engine,
     create_session_factory,
 )
 from app.mail import Mailer
@@ -25,6 +25,7 @@ class Resources:
     engine: AsyncEngine
     session_factory: SessionFactory
     # Single-statement reads outside any request's transaction (catalog cache).
+    reader_engine: AsyncEngine
     reader_sessions: SessionFactory
     catalog_cache: CatalogCache
     hasher: PasswordHasher
@@ -38,7 +39,8 @@ class Resources:
     @classmethod
     def open(cls, settings: Settings) -> "Resources":
         engine = create_engine(settings)
-        reader_sessions = create_reader_session_factory(engine)
+        reader_engine = create_reader_engine(settings, engine)
+        reader_sessions = create_session_factory(reader_engine)
         catalog_cache = CatalogCache(
             settings.catalog_cache_seconds,
             stamp_reader=stamp_reader(engine, reader_sessions),
@@ -47,6 +49,7 @@ class Resources:
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
+            reader_engine=reader_engine,
             reader_sessions=reader_sessions,
             catalog_cache=register_cache(engine.sync_engine, catalog_cache),
             hasher=PasswordHasher(settings),
@@ -67,4 +70,6 @@ class Resources:
         # The cache's stamp reader holds the engine: the registry would keep both.
         unregister_cache(self.engine.sync_engine)
         await self.gateway.aclose()
+        if self.reader_engine is not self.engine:
+            await self.reader_engine.dispose()
         await self.engine.dispose()

@@ -350,16 +350,22 @@ class Bench:
         shopper_tokens: list[str],
     ) -> None:
         shoppers = self.options.shoppers
-        self.say(f"writes: add to cart; whole purchases by {shoppers} shoppers")
+        self.say(
+            f"writes: add to cart; whole purchases by {shoppers} shoppers;"
+            " the catalog search while they buy"
+        )
         top = result.add("ceiling: catalog list (write group)")
         adds = calls.add_to_cart(cart_tokens, self.options.products)
+        add_rows = result.add("add to cart", top)
+        purchase_rows = result.add("purchase", top, unit="purchases")
+        # Every checkout takes stock, a change to the catalog: how searches
+        # fare when the cache must keep reading them again, and how purchases
+        # fare beside them (over the search's warm-up and run, and 1 s more).
+        search_rows = result.add("catalog search, during purchases", top)
+        during = result.add("purchase, during catalog search", top, unit="purchases")
 
         def purchases() -> RunResult:
             return self._purchases(servers.service, shopper_tokens).result()
-
-        # Every checkout takes stock, a change to the catalog: how searches
-        # fare when the cache must keep reading them again.
-        during = result.add("purchase, during catalog search", top, unit="purchases")
 
         def search_during_purchases() -> Warmed:
             seconds = _WARM_UP_SECONDS + self.options.seconds + 1
@@ -372,12 +378,9 @@ class Bench:
 
         self._rounds([
             (top, self._measure(servers.ceiling, calls.catalog_list())),
-            (result.add("add to cart", top), self._measure(servers.service, adds)),
-            (result.add("purchase", top, unit="purchases"), purchases),
-            (
-                result.add("catalog search, during purchases", top),
-                search_during_purchases,
-            ),
+            (add_rows, self._measure(servers.service, adds)),
+            (purchase_rows, purchases),
+            (search_rows, search_during_purchases),
         ])  # fmt: skip
 
     def _purchases(

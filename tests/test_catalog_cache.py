@@ -6,11 +6,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
 
 from app.catalog.cache import CatalogCache
 from app.config import Settings
-from app.db import create_engine
+from app.db import create_engine, retry_once_if_disconnected
 from app.models import Product
 from tests.helpers import (
     create_product,
@@ -572,3 +573,50 @@ async def test_the_cache_holds_a_bounded_number_of_bytes() -> None:
         True,
         True,
     ]
+
+
+@pytest.mark.parametrize("disconnected", [True, False])
+async def test_a_read_is_tried_again_only_when_its_connection_had_died(
+    disconnected: bool,
+) -> None:
+    attempts = 0
+
+    async def read() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise DBAPIError(
+                "SELECT 1", {}, OSError("gone"), connection_invalidated=disconnected
+            )
+        return "read"
+
+    if disconnected:
+        assert await retry_once_if_disconnected(read) == "read"
+    else:
+        with pytest.raises(DBAPIError):
+            await retry_once_if_disconnected(read)
+    assert attempts == (2 if disconnected else 1)
+
+
+async def test_the_catalog_reads_on_after_the_database_dropped_its_connections(
+    app: FastAPI, client: httpx.AsyncClient, staff_headers: Headers
+) -> None:
+    mug = await create_product(client, staff_headers, name="Mug")
+    assert (await client.get("/products/", params={"q": "warm up"})).status_code == 200
+    resources = app.state.resources
+    if resources.engine.dialect.name == "postgresql":
+        # As a database restart would: every connection of the app is cut.
+        async with resources.engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    else:  # SQLite: the reads share the app's engine, nothing to cut
+        assert resources.reader_engine is resources.engine
+
+    missed = await client.get("/products/", params={"q": "mug"})
+
+    assert missed.status_code == 200
+    assert [item["id"] for item in missed.json()["items"]] == [mug["id"]]

@@ -87,6 +87,28 @@ async def test_an_unchanged_stamp_keeps_the_answer_without_reading_it_again() ->
     assert kept.expires_at > first.expires_at
 
 
+async def test_an_unchanged_stamp_keeps_an_answer_for_fifteen_lives_at_most() -> None:
+    # A change that drew no stamp (triggers switched off by hand) shows then.
+    catalog = _Catalog()
+    ttl = 0.1
+    cache = CatalogCache(ttl, stamp_reader=catalog.read_stamp)
+    await cache.answer("page", catalog.load)
+    catalog.body = b"changed behind the triggers' back"
+
+    seen = set()
+    for _ in range(int(20 * ttl / 0.01)):
+        answer = cache.fresh("page") or await cache.answer("page", catalog.load)
+        assert answer is not None
+        seen.add(answer.body)
+        await asyncio.sleep(0.01)
+
+    # Revalidated many times, read in full once more (twice if the loaded
+    # machine let one expire while its stamp was read).
+    assert catalog.reads.count("stamp") > 5
+    assert 2 <= catalog.reads.count("answers") <= 3
+    assert seen == {b"v1", b"changed behind the triggers' back"}
+
+
 async def test_a_changed_stamp_reads_the_answers_again() -> None:
     catalog = _Catalog()
     cache = CatalogCache(CACHE_SECONDS, stamp_reader=catalog.read_stamp)
@@ -294,7 +316,10 @@ async def test_without_its_triggers_sqlite_reads_answers_again_and_says_so(
     read_stamp = stamp_reader(engine, create_session_factory(engine))
     assert read_stamp is not None
     records = LogLines()
-    logging.getLogger("app.catalog").addHandler(records)
+    catalog_logger = logging.getLogger("app.catalog")
+    level = catalog_logger.level
+    catalog_logger.setLevel(logging.INFO)
+    catalog_logger.addHandler(records)
     try:
         in_place = await read_stamp()
         # A migration rebuilds `products` while the process runs.
@@ -308,13 +333,15 @@ async def test_without_its_triggers_sqlite_reads_answers_again_and_says_so(
             )
         back = await read_stamp()
     finally:
-        logging.getLogger("app.catalog").removeHandler(records)
+        catalog_logger.removeHandler(records)
+        catalog_logger.setLevel(level)
         await engine.dispose()
 
     assert in_place is not None and while_gone == [None, None]
     # SQLite's schema version moved: not the stamp the process held before.
     assert back is not None and back != in_place
-    assert [line.split()[0] for line in records.lines] == ["catalog.stamp_missing"]
+    events = [line.split()[0] for line in records.lines]
+    assert events == ["catalog.stamp_missing", "catalog.stamp_found"]
 
 
 async def test_a_closed_process_leaves_its_engine_and_cache_to_the_collector(

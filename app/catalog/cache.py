@@ -69,6 +69,10 @@ _READ_TIME_WEIGHT = 0.2
 # For this part of the life after a stamp read, the stamp is not read again:
 # answers revalidated with it live from when that read began, a little shorter.
 _STAMP_REUSE_FRACTION = 0.05
+# However often an unchanged stamp keeps an answer, it is read again in full
+# this many lives after its last full read: a change that drew no new stamp
+# (triggers switched off by hand, a stamp put back as it was) shows then.
+_MAX_LIVES_ON_STAMPS = 15
 
 # Reads answers from the database by itself (with a session of its own):
 # a background refresh outlives the request that started it.
@@ -110,6 +114,8 @@ class _Load(NamedTuple):
     keys: tuple[Hashable, ...]
     # The catalog stamp read before the answers were, if there is one.
     stamp: Hashable | None
+    # When the answers were last read in full.
+    read_at: float
 
 
 class _Asked(NamedTuple):
@@ -262,6 +268,8 @@ class CatalogCache:
         """Keep a load's answers longer if no product changed; else read them again."""
         stamp = await self._current_stamp()
         unchanged = stamp.value is not None and stamp.value == load.stamp
+        max_age = self.ttl_seconds * _MAX_LIVES_ON_STAMPS
+        unchanged = unchanged and stamp.read_at - load.read_at < max_age
         # A miss may wait for this: every answer of the load must still be here.
         if (
             unchanged
@@ -297,7 +305,7 @@ class CatalogCache:
                 if self._forgotten.get(key, 0.0) < asked.at
             }
             # (`_keep` sets the load's expiry from its answers'.)
-            load = _Load(loader, 0.0, tuple(read), stamp_value)
+            load = _Load(loader, 0.0, tuple(read), stamp_value, asked.at)
             self._keep(kept, load_key, load)
         return read
 

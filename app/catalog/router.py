@@ -23,7 +23,7 @@ from app.catalog.schemas import (
     ProductQuery,
     ProductUpdate,
 )
-from app.db import SessionDep
+from app.db import SessionDep, retry_once_if_disconnected
 from app.deps import SettingsDep
 from app.errors import Forbidden, NotAuthenticated, NotFound, error_responses
 from app.inputs import MAX_ID
@@ -58,9 +58,12 @@ def _own_session_loader(
     """A loader with a session of its own: it may refresh after the request ends."""
     factory = request.app.state.resources.reader_sessions
 
-    async def load() -> dict[Hashable, bytes]:
+    async def read_in_own_session() -> dict[Hashable, bytes]:
         async with factory() as session:
             return await read(session)
+
+    async def load() -> dict[Hashable, bytes]:
+        return await retry_once_if_disconnected(read_in_own_session)
 
     return load
 

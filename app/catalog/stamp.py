@@ -66,8 +66,13 @@ class _SqliteStamp:
                 row = (await session.execute(_READ_STAMP)).first()
         except DBAPIError:  # not migrated yet, say
             row = None
-        if row is None and not self._missing:
+        missing = row is None
+        if missing and not self._missing:
             # Answers are then read in full each time: slower, never stale.
-            logger.warning("catalog.stamp_missing triggers=%s", ",".join(_TRIGGERS))
-        self._missing = row is None
+            logger.warning(
+                "catalog.stamp_missing needs_triggers=%s", ",".join(_TRIGGERS)
+            )
+        elif self._missing and not missing:
+            logger.info("catalog.stamp_found")
+        self._missing = missing
         return None if row is None else tuple(row)
