@@ -267,20 +267,22 @@ class CatalogCache:
     ) -> _Read:
         """Keep a load's answers longer if no product changed; else read them again."""
         stamp = await self._current_stamp()
-        unchanged = stamp.value is not None and stamp.value == load.stamp
-        max_age = self.ttl_seconds * _MAX_LIVES_ON_STAMPS
-        unchanged = unchanged and stamp.read_at - load.read_at < max_age
-        # A miss may wait for this: every answer of the load must still be here.
-        if (
-            unchanged
-            and asked.generation == self._generation
-            and self._all_kept(load_key, load)
-        ):
+        if self._still_holds(load_key, load, stamp, asked):
             return self._extend(load_key, load, stamp.read_at)
         return await self._read_and_keep(load_key, load.loader, asked, stamp)
 
-    def _all_kept(self, load_key: Hashable, load: _Load) -> bool:
-        """Whether no answer of the load was dropped (expired, evicted, forgotten)."""
+    def _still_holds(
+        self, load_key: Hashable, load: _Load, stamp: _Stamp, asked: _Asked
+    ) -> bool:
+        """Whether a load's answers may live on from when `stamp` was read."""
+        if stamp.value is None or stamp.value != load.stamp:
+            return False
+        if stamp.read_at - load.read_at >= self.ttl_seconds * _MAX_LIVES_ON_STAMPS:
+            return False
+        if asked.generation != self._generation:  # a commit here changed products
+            return False
+        # A miss may be waiting for this: every answer of the load must be here
+        # (none expired, evicted or forgotten meanwhile).
         now = time.monotonic()
         for key in load.keys:
             stored = self._entries.get(key)
@@ -367,7 +369,7 @@ class CatalogCache:
         try:
             value = await self._stamp_reader()
         # Without a stamp the answers are read in full, as with no stamp at all.
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             logger.warning("catalog.stamp_read_failed error=%s", type(error).__name__)
             value = None
         stamp = _Stamp(value, read_at)
