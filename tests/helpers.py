@@ -157,15 +157,18 @@ class LogLines(logging.Handler):
 
 @contextmanager
 def statements_run(app: FastAPI) -> Iterator[list[str]]:
-    """The SQL the app's engine runs meanwhile."""
+    """The SQL the app's engines (requests' and cache reads') run meanwhile."""
     seen: list[str] = []
-    engine = app.state.resources.engine.sync_engine
+    resources = app.state.resources
+    engines = {resources.engine.sync_engine, resources.reader_engine.sync_engine}
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", note)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
