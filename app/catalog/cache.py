@@ -118,6 +118,13 @@ class _Load(NamedTuple):
     read_at: float
 
 
+class _Loading(NamedTuple):
+    """A read under way, and when it was asked for."""
+
+    task: asyncio.Task[_Read]
+    started: float
+
+
 class _Asked(NamedTuple):
     """When a read was asked for: the cache's generation then, and the time."""
 
@@ -153,8 +160,7 @@ class CatalogCache:
         # must not store them.
         self._forgotten: dict[Hashable, float] = {}
         # Reads under way, by load key: misses of the same load wait for it.
-        self._loads: dict[Hashable, asyncio.Task[_Read]] = {}
-        self._load_started: dict[Hashable, float] = {}
+        self._loads: dict[Hashable, _Loading] = {}
         # The loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[_Read]] = set()
         self._generation = 0
@@ -197,10 +203,10 @@ class CatalogCache:
             return _answer_of(read, key)
 
         loading = self._loads.get(load_key)
-        if loading is None or self._began_before_forgetting(load_key, key):
+        if loading is None or self._began_before_forgetting(loading, key):
             loading = self._start_load(load_key, load)
         # Shielded: a shopper who hangs up does not cancel the others' read.
-        return _answer_of(await asyncio.shield(loading), key)
+        return _answer_of(await asyncio.shield(loading.task), key)
 
     def clear(self) -> None:
         """Forget every answer; reads under way will not be kept."""
@@ -208,7 +214,6 @@ class CatalogCache:
         self._bytes = 0
         self._loaders.clear()
         self._loads.clear()
-        self._load_started.clear()
         self._stamp = None
         self._forgotten.clear()
         self._generation += 1
@@ -229,11 +234,10 @@ class CatalogCache:
                 break
             del self._forgotten[oldest]
 
-    def _began_before_forgetting(self, load_key: Hashable, key: Hashable) -> bool:
+    def _began_before_forgetting(self, loading: _Loading, key: Hashable) -> bool:
         """Whether the read under way may not show the change that dropped `key`."""
         forgotten_at = self._forgotten.get(key)
-        started = self._load_started.get(load_key, 0.0)
-        return forgotten_at is not None and started <= forgotten_at
+        return forgotten_at is not None and loading.started <= forgotten_at
 
     def _refresh(self, load_key: Hashable) -> None:
         load = self._loaders.get(load_key)
@@ -245,19 +249,18 @@ class CatalogCache:
             refresh = self._revalidate(load_key, load, self._asked())
         self._start(load_key, refresh)
 
-    def _start_load(self, load_key: Hashable, loader: Loader) -> asyncio.Task[_Read]:
+    def _start_load(self, load_key: Hashable, loader: Loader) -> _Loading:
         read = self._read_and_keep(load_key, loader, self._asked())
         return self._start(load_key, read)
 
     def _start(
         self, load_key: Hashable, read: Coroutine[None, None, _Read]
-    ) -> asyncio.Task[_Read]:
+    ) -> _Loading:
         task = asyncio.create_task(read)
-        self._loads[load_key] = task
-        self._load_started[load_key] = time.monotonic()
+        loading = self._loads[load_key] = _Loading(task, time.monotonic())
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._load_done(load_key, done))
-        return task
+        return loading
 
     def _asked(self) -> _Asked:
         return _Asked(self._generation, time.monotonic())
@@ -313,9 +316,9 @@ class CatalogCache:
 
     def _load_done(self, load_key: Hashable, task: asyncio.Task[_Read]) -> None:
         self._tasks.discard(task)
-        if self._loads.get(load_key) is task:
+        loading = self._loads.get(load_key)
+        if loading is not None and loading.task is task:
             del self._loads[load_key]
-            del self._load_started[load_key]
         if not task.cancelled() and task.exception() is not None:
             # Whoever waited got the error; a refresh nobody waited for is only
             # logged, and its answers expire as usual.
